@@ -1,0 +1,150 @@
+"""The one HTTP client every source uses: retries, Retry-After, and counts of what it did.
+
+Transient failures (429, 5xx, timeouts, dropped connections) are retried with backoff;
+a refused credential is not transient and fails at once with the vendor's reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+
+import requests
+
+from seamline.errors import SeamlineError
+from seamline.masking import mask_text
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_STATUS = {429, 500, 502, 503, 504}
+
+
+class SourceError(SeamlineError):
+    """A source failed in a way the operator must act on (credentials, bad request, gave up)."""
+
+
+class AuthError(SourceError):
+    """The vendor refused our credentials."""
+
+
+class RateLimitExhausted(SourceError):
+    """A limit that will not clear soon (e.g. Xero's day limit): stop cleanly, resume next run."""
+
+
+@dataclass
+class ResourceStats:
+    api_calls: int = 0
+    retries: int = 0
+    errors: int = 0
+
+
+@dataclass
+class SyncStats:
+    """Per-resource counters, shared by a source's client and the run record."""
+
+    resources: dict[str, ResourceStats] = field(default_factory=dict)
+
+    def of(self, resource: str) -> ResourceStats:
+        return self.resources.setdefault(resource, ResourceStats())
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After is either delta-seconds or an HTTP date (Lightspeed sends the date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    now = now or datetime.now(timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+class HttpClient:
+    def __init__(
+        self,
+        source: str,
+        stats: SyncStats | None = None,
+        *,
+        secrets: tuple[str, ...] = (),
+        max_attempts: int = 6,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        max_wait: float = 120.0,
+        timeout: float = 30.0,
+    ):
+        self.source = source
+        self.stats = stats or SyncStats()
+        self.session = requests.Session()
+        self.secrets = secrets
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.max_wait = max_wait
+        self.timeout = timeout
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
+
+    def request(self, method: str, url: str, *, resource: str, **kwargs) -> requests.Response:
+        counters = self.stats.of(resource)
+        kwargs.setdefault("timeout", self.timeout)
+        last_problem = ""
+        for attempt in range(1, self.max_attempts + 1):
+            counters.api_calls += 1
+            try:
+                response = self.session.request(method, url, **kwargs)
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+                last_problem = f"{type(exc).__name__}"
+                wait = self._backoff(attempt)
+            else:
+                if response.status_code < 400:
+                    return response
+                if response.status_code in (401, 403):
+                    raise AuthError(self._describe(response, "the API refused the credentials"))
+                if response.status_code not in TRANSIENT_STATUS:
+                    raise SourceError(self._describe(response, "the API rejected the request"))
+                self.check_rate_limit(response)
+                last_problem = f"HTTP {response.status_code}"
+                hinted = retry_after_seconds(response.headers.get("Retry-After"))
+                wait = hinted if hinted is not None else self._backoff(attempt)
+                if wait > self.max_wait:
+                    raise RateLimitExhausted(
+                        f"{self.source}: rate limited for {wait:.0f}s (over the {self.max_wait:.0f}s we wait); "
+                        "stopped cleanly, the next run resumes from the saved cursor"
+                    )
+            counters.errors += 1
+            if attempt == self.max_attempts:
+                break
+            counters.retries += 1
+            log.info("%s %s: %s, retry %d in %.1fs", self.source, resource, last_problem, attempt, wait)
+            time.sleep(wait)
+        raise SourceError(f"{self.source}: gave up on {resource} after {self.max_attempts} attempts ({last_problem})")
+
+    def check_rate_limit(self, response: requests.Response) -> None:
+        """Vendors with limits that must stop the run (not wait) override this."""
+
+    def _describe(self, response: requests.Response, what: str) -> str:
+        detail = ""
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            code = body.get("code") or body.get("error") or body.get("Type") or ""
+            message = body.get("message") or body.get("Message") or body.get("error_description") or body.get("detail")
+            if message is None and isinstance(body.get("errors"), list) and body["errors"]:
+                first = body["errors"][0]
+                message = first.get("detail") if isinstance(first, dict) else str(first)
+            detail = f" ({code}: {message})" if code else f" ({message})" if message else ""
+        text = f"{self.source}: {what}: HTTP {response.status_code}{detail}"
+        return mask_text(text, self.secrets)

@@ -1,0 +1,190 @@
+"""Run a source's sync: one writer per dataset, finish what a crash left, extract, load, record.
+
+dlt's `run()` on a pipeline with pending packages only finishes them and returns, so a
+sync first completes any package a killed process left behind and then extracts anew:
+one invocation after a crash both recovers and syncs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ingest.http import RateLimitExhausted, SyncStats
+from ingest.pipeline import make_pipeline, make_source
+from seamline import settings
+from seamline.database import Database, get_database
+from seamline.errors import SeamlineError
+from seamline.masking import mask_text
+from seamline.ops import ResourceRun, ensure_ops_schema, record_sync_runs, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SourceResult:
+    source: str
+    status: str  # success | failed | stopped | busy
+    runs: list[ResourceRun] = field(default_factory=list)
+    message: str = ""
+    recovered_packages: int = 0
+    run_id: str = ""
+
+    @property
+    def rows(self) -> int:
+        return sum(r.rows_loaded for r in self.runs)
+
+    @property
+    def api_calls(self) -> int:
+        return sum(r.api_calls for r in self.runs)
+
+    @property
+    def duration_ms(self) -> int:
+        return max((r.duration_ms or 0 for r in self.runs), default=0)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "success"
+
+
+@contextlib.contextmanager
+def dataset_lock(db: Database, source: str, wait_seconds: float) -> Iterator[bool]:
+    """Only one pipeline may write a dataset: dlt's staging tables are shared, and two merges at
+    once can duplicate or drop rows. A Postgres advisory lock holds across processes and
+    machines, and dies with the connection if the holder is killed."""
+    conn = db.connect()
+    conn.autocommit = True
+    key = f"seamline.sync.{settings.raw_schema(source)}"
+    deadline = time.monotonic() + wait_seconds
+    try:
+        with conn.cursor() as cur:
+            while True:
+                cur.execute("select pg_try_advisory_lock(hashtext(%s))", (key,))
+                if cur.fetchone()[0]:
+                    break
+                if time.monotonic() >= deadline:
+                    yield False
+                    return
+                time.sleep(0.5)
+            try:
+                yield True
+            finally:
+                cur.execute("select pg_advisory_unlock(hashtext(%s))", (key,))
+    finally:
+        conn.close()
+
+
+def _reason(exc: BaseException) -> tuple[str, type | None]:
+    """The operator-facing reason buried in dlt's wrapped exceptions."""
+    seen, innermost = exc, exc
+    while seen is not None:
+        if isinstance(seen, SeamlineError):
+            return str(seen), type(seen)
+        innermost = seen
+        seen = getattr(seen, "exception", None) or seen.__cause__ or seen.__context__
+    lines = [line.strip() for line in str(innermost).strip().splitlines() if line.strip()]
+    return mask_text(f"{type(innermost).__name__}: {lines[0] if lines else ''}"), None
+
+
+def _cursors(pipeline, source: str) -> dict[str, str | None]:
+    resources = pipeline.state.get("sources", {}).get(source, {}).get("resources", {})
+    return {name: (state.get("cursor") or {}).get("last_value") for name, state in resources.items()}
+
+
+def _columns(pipeline) -> dict[str, set[str]]:
+    if not pipeline.default_schema_name:
+        return {}
+    return {name: set(table.get("columns", {})) for name, table in pipeline.default_schema.tables.items()}
+
+
+def _schema_changes(before: dict[str, set[str]], after: dict[str, set[str]], resource: str) -> list[dict]:
+    """New columns on tables that existed before; dlt's variant columns mark a type change."""
+    changes = []
+    for table, columns in sorted(after.items()):
+        if table != resource and not table.startswith(f"{resource}__"):
+            continue
+        if table not in before:
+            if before:
+                changes.append({"table": table, "change": "new_table"})
+            continue
+        for column in sorted(columns - before[table]):
+            kind = "type_change" if "__v_" in column else "new_column"
+            changes.append({"table": table, "column": column, "change": kind})
+    return changes
+
+
+def finish_pending(pipeline) -> int:
+    """Complete the load packages a crashed run left behind; returns how many there were."""
+    pending = len(pipeline.list_extracted_load_packages()) + len(pipeline.list_normalized_load_packages())
+    if pending:
+        log.warning("%s: finishing %d load package(s) left by an interrupted run", pipeline.pipeline_name, pending)
+        pipeline.normalize()
+        pipeline.load()
+    return pending
+
+
+def sync_source(source: str, *, full_refresh: bool = False, trigger: str = "manual",
+                run_id: str | None = None, db: Database | None = None) -> SourceResult:
+    db = db or get_database()
+    ensure_ops_schema(db)
+    run_id = run_id or uuid.uuid4().hex
+    wait = float(os.environ.get("SEAMLINE_SYNC_LOCK_WAIT", "0"))
+    with dataset_lock(db, source, wait) as acquired:
+        if not acquired:
+            return SourceResult(source, "busy", run_id=run_id, message=(
+                f"{source}: another sync is writing {settings.raw_schema(source)}; not started "
+                "(set SEAMLINE_SYNC_LOCK_WAIT=<seconds> to wait for it)"))
+        return _run_locked(source, db, full_refresh, trigger, run_id)
+
+
+def _run_locked(source: str, db: Database, full_refresh: bool, trigger: str, run_id: str) -> SourceResult:
+    pipeline = make_pipeline(source, db)
+    started = utcnow()
+    stats = SyncStats()
+    recovered = 0
+    cursors_before: dict[str, str | None] = {}
+    try:
+        recovered = finish_pending(pipeline)
+        cursors_before = {} if full_refresh else _cursors(pipeline, source)
+        columns_before = _columns(pipeline)
+        dlt_source = make_source(source, stats=stats)
+        resources = list(dlt_source.selected_resources)
+        pipeline.run(dlt_source, refresh="drop_sources" if full_refresh else None)
+    except Exception as exc:  # one source failing must never stop the others
+        message, kind = _reason(exc)
+        status = "stopped" if kind is RateLimitExhausted else "failed"
+        finished = utcnow()
+        names = list(stats.resources) or ["*"]
+        runs = [ResourceRun(source, name, started_at=started, finished_at=finished, status=status,
+                            api_calls=stats.of(name).api_calls, retries=stats.of(name).retries,
+                            errors=max(1, stats.of(name).errors), error_message=message,
+                            cursor_before=cursors_before.get(name), cursor_after=cursors_before.get(name))
+                for name in names]
+        record_sync_runs(db, run_id, runs, trigger)
+        return SourceResult(source, status, runs, message, recovered, run_id)
+
+    finished = utcnow()
+    row_counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace.last_normalize_info else {}
+    cursors_after = _cursors(pipeline, source)
+    columns_after = _columns(pipeline)
+    runs = []
+    for name in resources:
+        counters = stats.of(name)
+        runs.append(ResourceRun(
+            source, name, started_at=started, finished_at=finished, status="success",
+            rows_loaded=row_counts.get(name, 0), api_calls=counters.api_calls, retries=counters.retries,
+            errors=counters.errors, cursor_before=cursors_before.get(name), cursor_after=cursors_after.get(name),
+            schema_changes=_schema_changes(columns_before, columns_after, name),
+        ))
+    record_sync_runs(db, run_id, runs, trigger)
+    return SourceResult(source, "success", runs, "", recovered, run_id)
+
+
+def sync_sources(sources: list[str], **kwargs) -> list[SourceResult]:
+    """Sync each source in turn; a failure is recorded and the next source still runs."""
+    return [sync_source(name, **kwargs) for name in sources]

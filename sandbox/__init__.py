@@ -1,0 +1,1 @@
+"""Faithful simulators of the five vendor APIs over one deterministic retail world."""

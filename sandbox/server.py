@@ -1,0 +1,63 @@
+"""Serve the sandbox on loopback: in a background thread (tests, demo) or in the foreground (CLI)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import uvicorn
+
+from sandbox.app import build_app, source_settings
+from sandbox.faults import FaultPlan
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class SandboxServer:
+    """`with SandboxServer(world) as sandbox:` serves the world until the block ends."""
+
+    def __init__(self, world, host: str = "127.0.0.1", port: int = 0, faults: FaultPlan | None = None):
+        self.world = world
+        self.host = host
+        self.port = port or free_port(host)
+        self.faults = faults or FaultPlan()
+        config = uvicorn.Config(build_app(world, self.faults), host=host, port=self.port, log_level="warning",
+                                access_log=False, lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def settings(self) -> dict[str, str]:
+        return source_settings(self.world, self.base_url)
+
+    def start(self) -> SandboxServer:
+        self._thread = threading.Thread(target=self._server.run, name="sandbox", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the sandbox did not start on {self.base_url}")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def serve_forever(self) -> None:
+        self._server.run()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

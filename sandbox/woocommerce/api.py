@@ -1,0 +1,227 @@
+"""Routes of the simulated WooCommerce REST API v3 (`/woocommerce/wp-json/wc/v3`).
+
+Follows the real API where connectors trip: Basic auth or query-string keys, bare
+JSON arrays with X-WP-Total / X-WP-TotalPages and a Link header, `modified_after`
+read in store-local time unless `dates_are_gmt=true`, an exclusive lower bound,
+`after` filtering on the created date, trashed orders hidden from `status=any`, and
+customers with no modified filter at all.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+
+from starlette.requests import Request
+from starlette.routing import Route
+
+from sandbox.http import basic_auth, int_param, json_response, url_with
+from sandbox.woocommerce.render import STORE_TZ, render_customer, render_order, render_product
+
+CONSUMER_KEY = "ck_seamline_sandbox_0f3a9c"
+CONSUMER_SECRET = "cs_seamline_sandbox_7d21e4b8"
+MAX_PER_PAGE = 100
+ORDER_STATUSES = {"pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed",
+                  "trash", "checkout-draft"}
+
+
+def _error(code: str, message: str, status: int, **data):
+    return json_response({"code": code, "message": message, "data": {"status": status, **data}}, status)
+
+
+def _authorised(request: Request):
+    creds = basic_auth(request)
+    if creds is None and "consumer_key" in request.query_params:
+        creds = (request.query_params["consumer_key"], request.query_params.get("consumer_secret", ""))
+    if creds is None:
+        return _error("woocommerce_rest_cannot_view", "Sorry, you cannot list resources.", 401)
+    if creds != (CONSUMER_KEY, CONSUMER_SECRET):
+        return _error("woocommerce_rest_authentication_error",
+                      "Consumer key is invalid." if creds[0] != CONSUMER_KEY
+                      else "Invalid signature - provided signature does not match.", 401)
+    return None
+
+
+def _parse_date(raw: str, gmt: bool) -> datetime:
+    dt = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc if gmt else STORE_TZ)
+    return dt.astimezone(timezone.utc)
+
+
+class WooCommerceAPI:
+    name = "woocommerce"
+    prefix = "/woocommerce/wp-json/wc/v3"
+
+    def __init__(self, world, faults=None):
+        self.world = world
+        self.faults = faults
+        self._cache: dict[tuple, list] = {}
+
+    def settings(self, base_url: str) -> dict[str, str]:
+        return {
+            "SOURCES__WOOCOMMERCE__BASE_URL": f"{base_url}{self.prefix}",
+            "SOURCES__WOOCOMMERCE__CONSUMER_KEY": CONSUMER_KEY,
+            "SOURCES__WOOCOMMERCE__CONSUMER_SECRET": CONSUMER_SECRET,
+        }
+
+    @property
+    def store(self):
+        return self.world.woocommerce
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/orders", self.list_orders),
+            Route("/orders/{id:int}", self.get_order),
+            Route("/customers", self.list_customers),
+            Route("/products", self.list_products),
+        ]
+
+    # -- listing -------------------------------------------------------------
+    def _page(self, request: Request, key: tuple, build, render):
+        try:
+            page = int_param(request, "page", 1)
+            per_page = int_param(request, "per_page", 10)
+        except ValueError:
+            return _error("rest_invalid_param", "Invalid parameter(s): page", 400)
+        if not 1 <= per_page <= MAX_PER_PAGE:
+            return _error("rest_invalid_param", "Invalid parameter(s): per_page", 400,
+                          params={"per_page": f"per_page must be between 1 ({MAX_PER_PAGE}) and 100"})
+        if page < 1:
+            return _error("rest_invalid_param", "Invalid parameter(s): page", 400)
+        with self.world.lock:
+            try:
+                records = self._filtered(key, build)
+            except ValueError as exc:
+                return _error("rest_invalid_param", f"Invalid parameter(s): {exc}", 400)
+            total = len(records)
+            pages = max(1, math.ceil(total / per_page)) if total else 0
+            chunk = records[(page - 1) * per_page: page * per_page]
+            body = [render(r) for r in chunk]
+        fields = request.query_params.get("_fields")
+        if fields:
+            keep = set(fields.split(","))
+            body = [{k: v for k, v in item.items() if k in keep} for item in body]
+        links = []
+        if page > 1:
+            links.append(f'<{url_with(request, page=page - 1)}>; rel="prev"')
+        if page < pages:
+            links.append(f'<{url_with(request, page=page + 1)}>; rel="next"')
+        headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
+        if links:
+            headers["Link"] = ", ".join(links)
+        return json_response(body, headers=headers)
+
+    def _filtered(self, key: tuple, build) -> list:
+        # paging re-runs the same query once per page: keep the result per world version
+        key = (self.store.version, *key)
+        if key not in self._cache:
+            if len(self._cache) > 32:
+                self._cache.clear()
+            self._cache[key] = build()
+        return self._cache[key]
+
+    @staticmethod
+    def _date_filters(request: Request):
+        q = request.query_params
+        gmt = q.get("dates_are_gmt", "false").lower() in ("1", "true")
+        bounds = {}
+        for name in ("modified_after", "modified_before", "after", "before"):
+            if q.get(name):
+                try:
+                    bounds[name] = _parse_date(q[name], gmt)
+                except ValueError:
+                    raise ValueError(name) from None
+        return bounds
+
+    @staticmethod
+    def _sort(records, request: Request, default_orderby: str, keys: dict):
+        orderby = request.query_params.get("orderby", default_orderby)
+        if orderby not in keys:
+            raise ValueError("orderby")
+        descending = request.query_params.get("order", "desc" if default_orderby == "date" else "asc") == "desc"
+        return sorted(records, key=keys[orderby], reverse=descending)
+
+    async def list_orders(self, request: Request):
+        if (denied := _authorised(request)) is not None:
+            return denied
+        q = request.query_params
+        statuses = set((q.get("status") or "any").split(","))
+        if not statuses <= ORDER_STATUSES | {"any"}:
+            return _error("rest_invalid_param", "Invalid parameter(s): status", 400)
+
+        def build():
+            bounds = self._date_filters(request)
+            rows = []
+            for o in self.store.orders.values():
+                status = "trash" if o.trashed else o.status
+                if "any" in statuses:
+                    if status == "trash":
+                        continue
+                elif status not in statuses:
+                    continue
+                if not _in_bounds(o.created, o.modified, bounds):
+                    continue
+                rows.append(o)
+            return self._sort(rows, request, "date", {
+                "date": lambda o: (o.created, o.id), "id": lambda o: o.id,
+                "modified": lambda o: (o.modified, o.id), "include": lambda o: o.id,
+            })
+
+        key = ("orders", tuple(sorted((k, v) for k, v in q.items() if k not in ("page", "per_page"))))
+        return self._page(request, key, build, render_order)
+
+    async def get_order(self, request: Request):
+        if (denied := _authorised(request)) is not None:
+            return denied
+        with self.world.lock:
+            order = self.store.orders.get(request.path_params["id"])
+            if order is None:
+                return _error("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 404)
+            return json_response(render_order(order))
+
+    async def list_customers(self, request: Request):
+        if (denied := _authorised(request)) is not None:
+            return denied
+        q = request.query_params
+        with self.world.lock:
+            paying = self._filtered(("paying",), lambda: {o.customer_id for o in self.store.orders.values() if o.paid})
+
+        def build():
+            # the real endpoint has no modified filter: modified_after is silently ignored
+            return self._sort(list(self.store.customers.values()), request, "name", {
+                "id": lambda c: c.id, "name": lambda c: (c.last_name, c.first_name, c.id),
+                "registered_date": lambda c: (c.created, c.id), "include": lambda c: c.id,
+            })
+
+        key = ("customers", tuple(sorted((k, v) for k, v in q.items() if k not in ("page", "per_page"))))
+        return self._page(request, key, build, lambda c: render_customer(c, c.id in paying))
+
+    async def list_products(self, request: Request):
+        if (denied := _authorised(request)) is not None:
+            return denied
+        q = request.query_params
+
+        def build():
+            bounds = self._date_filters(request)
+            rows = [p for p in self.store.products.values() if _in_bounds(p.created, p.modified, bounds)]
+            return self._sort(rows, request, "date", {
+                "date": lambda p: (p.created, p.id), "id": lambda p: p.id,
+                "modified": lambda p: (p.modified, p.id), "include": lambda p: p.id,
+            })
+
+        key = ("products", tuple(sorted((k, v) for k, v in q.items() if k not in ("page", "per_page"))))
+        return self._page(request, key, build, render_product)
+
+
+def _in_bounds(created: datetime, modified: datetime, bounds: dict) -> bool:
+    # WP_Query date queries are exclusive: a record stamped exactly at the bound is left out
+    if "modified_after" in bounds and not modified > bounds["modified_after"]:
+        return False
+    if "modified_before" in bounds and not modified < bounds["modified_before"]:
+        return False
+    if "after" in bounds and not created > bounds["after"]:
+        return False
+    if "before" in bounds and not created < bounds["before"]:
+        return False
+    return True

@@ -1,0 +1,56 @@
+"""One deterministic retail world behind every simulated API.
+
+A fresh-produce grocer: people who shop online and in the shops, one product range,
+and each vendor's own copy of them. The truth (who is who, what really sold) is
+available here for tests and benchmarks and is never served over HTTP.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from sandbox.clock import Clock
+from sandbox.people import Person, make_person
+from sandbox.woocommerce.store import WooStore, order_totals
+
+DEFAULT_START = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
+
+
+class World:
+    def __init__(self, seed: int = 7, scale: int = 500, start: datetime | None = None):
+        self.seed = seed
+        self.scale = scale
+        self.lock = threading.RLock()  # the server reads while a test or the demo advances
+        self.clock = Clock(start or DEFAULT_START)
+        # one random stream per part, so adding a vendor never reshuffles another's data
+        self._people_rng = random.Random(f"{seed}:people")
+        self.people: list[Person] = []
+        for _ in range(max(40, scale // 3)):
+            self.add_person()
+        self.woocommerce = WooStore(self, random.Random(f"{seed}:woocommerce"), n_orders=scale)
+        self.advanced_hours: list[float] = []
+
+    def add_person(self) -> Person:
+        person = make_person(self._people_rng, len(self.people) + 1)
+        self.people.append(person)
+        return person
+
+    def advance(self, hours: float) -> dict[str, dict[str, set[int]]]:
+        """Move time forward; every vendor records what its users did meanwhile.
+
+        Returns, per vendor and resource, the ids created or changed (and deleted)."""
+        if hours <= 0:
+            raise ValueError("time only moves forward")
+        with self.lock:
+            t0 = self.clock.now()
+            t1 = self.clock.advance(hours)
+            self.advanced_hours.append(hours)
+            return {"woocommerce": self.woocommerce.advance(t0, t1, hours)}
+
+    # -- ground truth ------------------------------------------------------------
+    def web_order_totals(self) -> dict[int, Decimal]:
+        """Every web order that still exists (trashed included) and its total."""
+        return {o.id: order_totals(o)["total"] for o in self.woocommerce.orders.values()}

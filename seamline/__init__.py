@@ -1,0 +1,1 @@
+"""Seamline core: settings, the database connection and the ops tables shared by every stage."""

@@ -1,0 +1,37 @@
+"""One place for names and paths: where Seamline keeps its state and what its schemas are called."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+GX_PROJECT_DIR = PROJECT_ROOT / "expectations"
+
+SOURCES: tuple[str, ...] = ("woocommerce", "klaviyo", "xero", "lightspeed", "finale")
+
+
+def home() -> Path:
+    """The folder for local state: embedded database, dlt pipelines, Prefect home."""
+    path = Path(os.environ.get("SEAMLINE_HOME", PROJECT_ROOT / ".seamline"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def schema_prefix() -> str:
+    """A tenant prefix for every schema (empty for the single-tenant default)."""
+    return os.environ.get("SEAMLINE_SCHEMA_PREFIX", "")
+
+
+def schema(name: str) -> str:
+    """The physical schema for a logical one (`ops`, `staging`, `marts`, ...)."""
+    return f"{schema_prefix()}{name}"
+
+
+def raw_schema(source: str) -> str:
+    """The dataset a source lands in: `raw_<source>`."""
+    return schema(f"raw_{source}")
+
+
+OPS = "ops"
