@@ -7,12 +7,14 @@ a refused credential is not transient and fails at once with the vendor's reason
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
+import orjson
 import requests
 
 from seamline.errors import SeamlineError
@@ -29,6 +31,16 @@ class SourceError(SeamlineError):
 
 class AuthError(SourceError):
     """The vendor refused our credentials."""
+
+
+class MalformedResponse(SourceError):
+    """A page that stayed unreadable after retries; the sync quarantines its raw body."""
+
+    def __init__(self, message: str, *, resource: str, url: str, body: bytes):
+        super().__init__(message)
+        self.resource = resource
+        self.url = url
+        self.body = body
 
 
 class RateLimitExhausted(SourceError):
@@ -77,7 +89,7 @@ class HttpClient:
         *,
         secrets: tuple[str, ...] = (),
         max_attempts: int = 6,
-        backoff_base: float = 0.5,
+        backoff_base: float | None = None,
         backoff_cap: float = 30.0,
         max_wait: float = 120.0,
         timeout: float = 30.0,
@@ -87,7 +99,9 @@ class HttpClient:
         self.session = requests.Session()
         self.secrets = secrets
         self.max_attempts = max_attempts
-        self.backoff_base = backoff_base
+        # configuration, so tests and impatient operators can shorten the waits
+        self.backoff_base = backoff_base if backoff_base is not None else float(
+            os.environ.get("SEAMLINE_HTTP_BACKOFF_SECONDS", "0.5"))
         self.backoff_cap = backoff_cap
         self.max_wait = max_wait
         self.timeout = timeout
@@ -129,6 +143,29 @@ class HttpClient:
             log.info("%s %s: %s, retry %d in %.1fs", self.source, resource, last_problem, attempt, wait)
             time.sleep(wait)
         raise SourceError(f"{self.source}: gave up on {resource} after {self.max_attempts} attempts ({last_problem})")
+
+    def get_json(self, url: str, *, resource: str, validate=None, **kwargs):
+        """GET and parse JSON (orjson). A body that does not parse, or that `validate` rejects
+        (returning a reason), is retried like a 5xx (it is usually a cut-off transfer); if it
+        stays bad the caller gets MalformedResponse with the raw body to quarantine."""
+        counters = self.stats.of(resource)
+        for attempt in range(1, self.max_attempts + 1):
+            response = self.request("GET", url, resource=resource, **kwargs)
+            try:
+                body = orjson.loads(response.content)
+                problem = validate(body) if validate else None
+            except orjson.JSONDecodeError as exc:
+                problem = f"not JSON ({exc.msg} at byte {exc.pos})"
+            if problem is None:
+                return body, response
+            counters.errors += 1
+            if attempt < self.max_attempts:
+                counters.retries += 1
+                log.info("%s %s: malformed page (%s), retry %d", self.source, resource, problem, attempt)
+                time.sleep(self._backoff(attempt))
+        raise MalformedResponse(
+            mask_text(f"{self.source}: {resource}: the API kept sending a malformed page: {problem}", self.secrets),
+            resource=resource, url=mask_text(response.url, self.secrets), body=response.content)
 
     def check_rate_limit(self, response: requests.Response) -> None:
         """Vendors with limits that must stop the run (not wait) override this."""

@@ -36,5 +36,9 @@ def make_pipeline(source: str, db: Database) -> dlt.Pipeline:
 
 
 def make_source(source: str, **kwargs):
-    module = importlib.import_module(SOURCE_MODULES[source])
-    return getattr(module, source)(**kwargs)
+    return getattr(importlib.import_module(SOURCE_MODULES[source]), source)(**kwargs)
+
+
+def reconciler(source: str):
+    """The source's `reconcile_deletes(db, stats=...)`, if its vendor deletes without a trace."""
+    return getattr(importlib.import_module(SOURCE_MODULES[source]), "reconcile_deletes", None)

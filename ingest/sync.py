@@ -15,13 +15,13 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ingest.http import RateLimitExhausted, SyncStats
-from ingest.pipeline import make_pipeline, make_source
+from ingest.http import MalformedResponse, RateLimitExhausted, SyncStats
+from ingest.pipeline import make_pipeline, make_source, reconciler
 from seamline import settings
 from seamline.database import Database, get_database
 from seamline.errors import SeamlineError
 from seamline.masking import mask_text
-from seamline.ops import ResourceRun, ensure_ops_schema, record_sync_runs, utcnow
+from seamline.ops import ResourceRun, ensure_ops_schema, quarantine, record_sync_runs, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -81,14 +81,23 @@ def dataset_lock(db: Database, source: str, wait_seconds: float) -> Iterator[boo
 
 def _reason(exc: BaseException) -> tuple[str, type | None]:
     """The operator-facing reason buried in dlt's wrapped exceptions."""
-    seen, innermost = exc, exc
-    while seen is not None:
-        if isinstance(seen, SeamlineError):
-            return str(seen), type(seen)
-        innermost = seen
-        seen = getattr(seen, "exception", None) or seen.__cause__ or seen.__context__
+    known = _find(exc, SeamlineError)
+    if known is not None:
+        return str(known), type(known)
+    innermost = exc
+    while (inner := getattr(innermost, "exception", None) or innermost.__cause__ or innermost.__context__):
+        innermost = inner
     lines = [line.strip() for line in str(innermost).strip().splitlines() if line.strip()]
     return mask_text(f"{type(innermost).__name__}: {lines[0] if lines else ''}"), None
+
+
+def _find(exc: BaseException, kind: type):
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return seen
+        seen = getattr(seen, "exception", None) or seen.__cause__ or seen.__context__
+    return None
 
 
 def _cursors(pipeline, source: str) -> dict[str, str | None]:
@@ -155,8 +164,14 @@ def _run_locked(source: str, db: Database, full_refresh: bool, trigger: str, run
         dlt_source = make_source(source, stats=stats)
         resources = list(dlt_source.selected_resources)
         pipeline.run(dlt_source, refresh="drop_sources" if full_refresh else None)
+        reconcile = reconciler(source)
+        full_load = full_refresh or not any(cursors_before.values())
+        flagged = reconcile(db, stats=stats, full_load=full_load) if reconcile else {}
     except Exception as exc:  # one source failing must never stop the others
         message, kind = _reason(exc)
+        bad_page = _find(exc, MalformedResponse)
+        if bad_page is not None:
+            quarantine(db, run_id, source, bad_page.resource, bad_page.url, str(bad_page), bad_page.body)
         status = "stopped" if kind is RateLimitExhausted else "failed"
         finished = utcnow()
         names = list(stats.resources) or ["*"]
@@ -180,6 +195,7 @@ def _run_locked(source: str, db: Database, full_refresh: bool, trigger: str, run
             rows_loaded=row_counts.get(name, 0), api_calls=counters.api_calls, retries=counters.retries,
             errors=counters.errors, cursor_before=cursors_before.get(name), cursor_after=cursors_after.get(name),
             schema_changes=_schema_changes(columns_before, columns_after, name),
+            deletes_flagged=flagged.get(name, 0),
         ))
     record_sync_runs(db, run_id, runs, trigger)
     return SourceResult(source, "success", runs, "", recovered, run_id)

@@ -11,12 +11,20 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from sandbox.faults import FaultMiddleware, FaultPlan
+from sandbox.finale.api import FinaleAPI
+from sandbox.klaviyo.api import KlaviyoAPI
+from sandbox.lightspeed.api import LightspeedAPI
 from sandbox.woocommerce.api import WooCommerceAPI
+from sandbox.xero.api import XeroAPI
 
 
 def vendor_apis(world, faults: FaultPlan) -> list:
     return [
         WooCommerceAPI(world, faults.for_api("woocommerce")),
+        KlaviyoAPI(world, faults.for_api("klaviyo")),
+        XeroAPI(world, faults.for_api("xero")),
+        LightspeedAPI(world, faults.for_api("lightspeed")),
+        FinaleAPI(world, faults.for_api("finale")),
     ]
 
 

@@ -21,6 +21,7 @@ vendor's API, which reads its `ApiFaults`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from dataclasses import dataclass, field
 
@@ -69,6 +70,14 @@ class FaultPlan:
         return plan
 
 
+class _QuietDrops(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "without completing response" not in record.getMessage()
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+
+
 class FaultMiddleware:
     """ASGI middleware for the faults every vendor shares: 5xx, slowness, drops, broken JSON."""
 
@@ -115,4 +124,7 @@ class FaultMiddleware:
                 message = {**message, "body": body[: max(1, len(body) // 2)]}
             await send(message)
 
-        return await self.app(scope, receive, faulty_send)
+        try:
+            await self.app(scope, receive, faulty_send)
+        except ConnectionResetError:
+            pass  # uvicorn closes the half-sent response: the client sees the drop

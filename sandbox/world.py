@@ -13,8 +13,12 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from sandbox.clock import Clock
+from sandbox.finale.store import FinaleStore
+from sandbox.klaviyo.store import KlaviyoStore
+from sandbox.lightspeed.store import LightspeedStore
 from sandbox.people import Person, make_person
 from sandbox.woocommerce.store import WooStore, order_totals
+from sandbox.xero.store import XeroStore
 
 DEFAULT_START = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
 
@@ -24,13 +28,18 @@ class World:
         self.seed = seed
         self.scale = scale
         self.lock = threading.RLock()  # the server reads while a test or the demo advances
-        self.clock = Clock(start or DEFAULT_START)
+        self.start = start or DEFAULT_START
+        self.clock = Clock(self.start)
         # one random stream per part, so adding a vendor never reshuffles another's data
         self._people_rng = random.Random(f"{seed}:people")
         self.people: list[Person] = []
         for _ in range(max(40, scale // 3)):
             self.add_person()
         self.woocommerce = WooStore(self, random.Random(f"{seed}:woocommerce"), n_orders=scale)
+        self.klaviyo = KlaviyoStore(self, random.Random(f"{seed}:klaviyo"))
+        self.xero = XeroStore(self, random.Random(f"{seed}:xero"))
+        self.lightspeed = LightspeedStore(self, random.Random(f"{seed}:lightspeed"), n_sales=scale)
+        self.finale = FinaleStore(self, random.Random(f"{seed}:finale"), scale=scale)
         self.advanced_hours: list[float] = []
 
     def add_person(self) -> Person:
@@ -48,7 +57,13 @@ class World:
             t0 = self.clock.now()
             t1 = self.clock.advance(hours)
             self.advanced_hours.append(hours)
-            return {"woocommerce": self.woocommerce.advance(t0, t1, hours)}
+            return {
+                "woocommerce": self.woocommerce.advance(t0, t1, hours),
+                "klaviyo": self.klaviyo.advance(t0, t1, hours),
+                "xero": self.xero.advance(t0, t1, hours),
+                "lightspeed": self.lightspeed.advance(t0, t1, hours),
+                "finale": self.finale.advance(t0, t1, hours),
+            }
 
     # -- ground truth ------------------------------------------------------------
     def web_order_totals(self) -> dict[int, Decimal]:

@@ -27,10 +27,12 @@ create table if not exists {ops}.sync_runs (
     cursor_before   text,
     cursor_after    text,
     schema_changes  jsonb       not null default '[]'::jsonb,
+    deletes_flagged integer     not null default 0,
     duration_ms     bigint,
     trigger         text        not null default 'manual',
     primary key (run_id, source, resource)
 );
+alter table {ops}.sync_runs add column if not exists deletes_flagged integer not null default 0;
 create index if not exists sync_runs_source_started on {ops}.sync_runs (source, started_at desc);
 
 create table if not exists {ops}.sync_state (
@@ -41,6 +43,25 @@ create table if not exists {ops}.sync_state (
     cursor_value    text,
     rows_total      bigint      not null default 0,
     primary key (source, resource)
+);
+
+create table if not exists {ops}.reconciliations (
+    source          text        not null,
+    resource        text        not null,
+    reconciled_at   timestamptz not null,
+    remote_count    bigint      not null,
+    flagged         bigint      not null
+);
+
+create table if not exists {ops}.quarantine (
+    quarantine_id   bigserial   primary key,
+    run_id          text        not null,
+    source          text        not null,
+    resource        text        not null,
+    url             text        not null,
+    reason          text        not null,
+    body            bytea       not null,
+    seen_at         timestamptz not null default now()
 );
 
 create table if not exists {ops}.alerts (
@@ -86,6 +107,7 @@ class ResourceRun:
     cursor_before: str | None = None
     cursor_after: str | None = None
     schema_changes: list[dict] = field(default_factory=list)
+    deletes_flagged: int = 0
 
     @property
     def duration_ms(self) -> int | None:
@@ -102,19 +124,21 @@ def record_sync_runs(db: Database, run_id: str, runs: list[ResourceRun], trigger
                 f"""
                 insert into {ops}.sync_runs (run_id, source, resource, started_at, finished_at, status,
                     rows_loaded, api_calls, retries, errors, error_message, cursor_before, cursor_after,
-                    schema_changes, duration_ms, trigger)
-                values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                    schema_changes, deletes_flagged, duration_ms, trigger)
+                values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                 on conflict (run_id, source, resource) do update set
                     finished_at = excluded.finished_at, status = excluded.status,
                     rows_loaded = excluded.rows_loaded, api_calls = excluded.api_calls,
                     retries = excluded.retries, errors = excluded.errors,
                     error_message = excluded.error_message, cursor_after = excluded.cursor_after,
-                    schema_changes = excluded.schema_changes, duration_ms = excluded.duration_ms
+                    schema_changes = excluded.schema_changes, deletes_flagged = excluded.deletes_flagged,
+                    duration_ms = excluded.duration_ms
                 """,
                 (
                     run_id, r.source, r.resource, r.started_at, r.finished_at, r.status,
                     r.rows_loaded, r.api_calls, r.retries, r.errors, r.error_message,
-                    r.cursor_before, r.cursor_after, json.dumps(r.schema_changes), r.duration_ms, trigger,
+                    r.cursor_before, r.cursor_after, json.dumps(r.schema_changes), r.deletes_flagged,
+                    r.duration_ms, trigger,
                 ),
             )
             if r.status == "success":
@@ -130,3 +154,11 @@ def record_sync_runs(db: Database, run_id: str, runs: list[ResourceRun], trigger
                     """,
                     (r.source, r.resource, r.finished_at, run_id, r.cursor_after, r.rows_loaded),
                 )
+
+
+def quarantine(db: Database, run_id: str, source: str, resource: str, url: str, reason: str, body: bytes) -> None:
+    """Keep an unreadable response as it came, with why, for replay or a vendor ticket."""
+    ops = settings.schema(settings.OPS)
+    with db.cursor() as cur:
+        cur.execute(f"insert into {ops}.quarantine (run_id, source, resource, url, reason, body) "
+                    "values (%s, %s, %s, %s, %s, %s)", (run_id, source, resource, url, reason, body))

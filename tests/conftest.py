@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import warnings
@@ -32,7 +33,9 @@ def database():
         warnings.simplefilter("ignore")
         import pgserver
 
-        server = pgserver.get_server(_SESSION_HOME / "pgdata", cleanup_mode="delete")
+        # not SEAMLINE_HOME/pgdata: that is where the default embedded server would live, and the
+        # tests check that setting DATABASE_URL leaves it alone
+        server = pgserver.get_server(_SESSION_HOME / "test-pgdata", cleanup_mode="delete")
     os.environ["DATABASE_URL"] = server.get_uri()
     db = dbmod.get_database()
     from seamline.ops import ensure_ops_schema
@@ -41,6 +44,32 @@ def database():
     yield db
     os.environ.pop("DATABASE_URL", None)
     server.cleanup()
+
+
+def scalar(db, sql: str, *params):
+    """The first column of the first row of a query."""
+    with db.cursor() as cur:
+        cur.execute(sql, params or None)  # no params: a literal % must not read as a placeholder
+        return cur.fetchone()[0]
+
+
+@contextlib.contextmanager
+def serve_world(world, faults: str | None = None):
+    """Serve a sandbox world in-process on a free loopback port, pointing the sources at it."""
+    from sandbox.faults import FaultPlan
+    from sandbox.server import SandboxServer
+
+    with SandboxServer(world, faults=FaultPlan.parse(faults)) as server:
+        saved = {k: os.environ.get(k) for k in server.settings()}
+        os.environ.update(server.settings())
+        try:
+            yield server
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
 
 @pytest.fixture(scope="session")

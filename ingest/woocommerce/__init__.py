@@ -4,14 +4,24 @@ lines as child tables), customers and products, incremental on `date_modified_gm
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import dlt
+from dlt.common.configuration import with_config
 
 from ingest.cursor import OverlapCursor, parse_utc
+from ingest.reconcile import flag_missing, is_due, mark_reconciled
 from ingest.woocommerce.helpers import WooCommerceClient
-from ingest.woocommerce.settings import CUSTOMER_COLUMNS, ORDER_COLUMNS, OVERLAP, PAGE_SIZE, PRODUCT_COLUMNS
+from ingest.woocommerce.settings import (
+    CUSTOMER_COLUMNS,
+    ORDER_COLUMNS,
+    ORDER_NESTED_HINTS,
+    OVERLAP,
+    PAGE_SIZE,
+    PRODUCT_COLUMNS,
+)
+from seamline.settings import raw_schema  # not `settings`: the name is this package's own module
 
 
 @dlt.source(name="woocommerce", section="woocommerce")
@@ -25,7 +35,7 @@ def woocommerce(
     client = WooCommerceClient(base_url, consumer_key, consumer_secret, stats)
     return (
         dlt.resource(orders, name="orders", write_disposition="merge", primary_key="id",
-                     columns=ORDER_COLUMNS)(client, page_size),
+                     columns=ORDER_COLUMNS, nested_hints=ORDER_NESTED_HINTS)(client, page_size),
         dlt.resource(customers, name="customers", write_disposition="merge", primary_key="id",
                      columns=CUSTOMER_COLUMNS)(client, page_size),
         dlt.resource(products, name="products", write_disposition="merge", primary_key="id",
@@ -78,3 +88,41 @@ def customers(client: WooCommerceClient, page_size: int) -> Iterator[list[dict]]
             yield fresh
     cursor.commit()
 
+
+
+@with_config(sections=("sources", "woocommerce"))
+def reconcile_deletes(
+    db,
+    stats: Any = None,
+    full_load: bool = False,
+    base_url: str = dlt.config.value,
+    consumer_key: str = dlt.secrets.value,
+    consumer_secret: str = dlt.secrets.value,
+    reconcile_interval_hours: float = 24.0,
+) -> dict[str, int]:
+    """Flag orders that were force-deleted (they vanish from every listing).
+
+    Runs at most every `reconcile_interval_hours`. Listing ids costs one call per 100 orders.
+    A listing paged by number can miss an id when another order is deleted mid-walk, so
+    every candidate is confirmed with its own GET before it is flagged.
+    """
+    if full_load:
+        mark_reconciled(db, "woocommerce", "orders")
+        return {}
+    if not is_due(db, "woocommerce", "orders", timedelta(hours=reconcile_interval_hours)):
+        return {}
+    client = WooCommerceClient(base_url, consumer_key, consumer_secret, stats)
+    remote: set[int] = set()
+    for status in ("any", "trash"):
+        params = {"status": status, "per_page": PAGE_SIZE, "orderby": "id", "order": "asc", "_fields": "id"}
+        for page in client.walk_links("orders", params, "orders"):
+            remote.update(order["id"] for order in page)
+    candidates = _local_live_ids(db) - remote
+    remote |= {order_id for order_id in candidates if client.exists(f"orders/{order_id}", "orders")}
+    return {"orders": len(flag_missing(db, "woocommerce", "orders", remote))}
+
+
+def _local_live_ids(db) -> set[int]:
+    with db.cursor() as cur:
+        cur.execute(f'select id from "{raw_schema("woocommerce")}".orders where not coalesce(is_deleted, false)')
+        return {row[0] for row in cur.fetchall()}

@@ -16,14 +16,18 @@ class WooCommerceClient(HttpClient):
         self.session.auth = (consumer_key, consumer_secret)
 
     def get_page(self, url: str, params: dict | None, resource: str) -> tuple[list[dict], dict]:
-        response = self.request("GET", url, params=params, resource=resource)
-        try:
-            body = response.json()
-        except ValueError:
-            raise SourceError(f"woocommerce: {resource}: the API sent a page that is not JSON") from None
-        if not isinstance(body, list):
-            raise SourceError(f"woocommerce: {resource}: expected a JSON array, got {type(body).__name__}")
+        body, response = self.get_json(url, params=params, resource=resource, validate=_bare_array)
         return body, response.links
+
+    def exists(self, path: str, resource: str) -> bool:
+        """True unless the record answers 404 (gone for good)."""
+        try:
+            self.request("GET", f"{self.base_url}/{path}", resource=resource)
+        except SourceError as exc:
+            if "HTTP 404" in str(exc):
+                return False
+            raise
+        return True
 
     def walk_links(self, path: str, params: dict, resource: str) -> Iterator[list[dict]]:
         """Follow `Link: rel="next"` to the end (for lists with a stable order, e.g. by id)."""
@@ -59,3 +63,7 @@ class WooCommerceClient(HttpClient):
                 page += 1
             else:
                 floor, page = next_floor, 1
+
+
+def _bare_array(body) -> str | None:
+    return None if isinstance(body, list) else f"expected a JSON array, got {type(body).__name__}"

@@ -8,8 +8,8 @@ OVERLAP = timedelta(minutes=5)
 
 
 def _typed(hint: dict, *columns: str) -> dict:
-    # a fresh dict per column: dlt writes each column's name into its hint
-    return {c: dict(hint) for c in columns}
+    # a fresh dict per column, named: dlt writes names into root hints and needs them in nested ones
+    return {c: {**hint, "name": c} for c in columns}
 
 
 MONEY = {"data_type": "decimal", "precision": 18, "scale": 2}
@@ -33,4 +33,17 @@ PRODUCT_COLUMNS = {
     "sale_price": {"data_type": "text"},
     **_typed(UTC_TIME, "date_created_gmt", "date_modified_gmt"),
     **_typed(LOCAL_TIME, "date_created", "date_modified"),
+}
+
+UNIT_PRICE = {"data_type": "decimal", "precision": 18, "scale": 4}
+
+# money inside the nested lines: totals arrive as strings, but line `price` is a JSON number
+ORDER_NESTED_HINTS = {
+    "line_items": {"columns": {**_typed(MONEY, "subtotal", "subtotal_tax", "total", "total_tax"),
+                               **_typed(UNIT_PRICE, "price")}},
+    "tax_lines": {"columns": _typed(MONEY, "tax_total", "shipping_tax_total")},
+    "shipping_lines": {"columns": _typed(MONEY, "total", "total_tax")},
+    "fee_lines": {"columns": _typed(MONEY, "total", "total_tax")},
+    "coupon_lines": {"columns": _typed(MONEY, "discount", "discount_tax")},
+    "refunds": {"columns": _typed(MONEY, "total")},
 }

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from sandbox.http import basic_auth, int_param, json_response, url_with
+from sandbox.woocommerce.faults import HostRateLimit, apply_bad_data, apply_drift
 from sandbox.woocommerce.render import STORE_TZ, render_customer, render_order, render_product
 
 CONSUMER_KEY = "ck_seamline_sandbox_0f3a9c"
@@ -57,6 +58,16 @@ class WooCommerceAPI:
         self.world = world
         self.faults = faults
         self._cache: dict[tuple, list] = {}
+        self._limit = HostRateLimit() if faults is not None and faults.rate_limit else None
+
+    def _render_order(self, order) -> dict:
+        body = render_order(order)
+        if self.faults is not None:
+            if self.faults.bad_data:
+                body = apply_bad_data(body)
+            if self.faults.drift:
+                body = apply_drift(body, self.faults.drift)
+        return body
 
     def settings(self, base_url: str) -> dict[str, str]:
         return {
@@ -79,6 +90,8 @@ class WooCommerceAPI:
 
     # -- listing -------------------------------------------------------------
     def _page(self, request: Request, key: tuple, build, render):
+        if self._limit is not None and (limited := self._limit.check()) is not None:
+            return limited
         try:
             page = int_param(request, "page", 1)
             per_page = int_param(request, "per_page", 10)
@@ -169,7 +182,7 @@ class WooCommerceAPI:
             })
 
         key = ("orders", tuple(sorted((k, v) for k, v in q.items() if k not in ("page", "per_page"))))
-        return self._page(request, key, build, render_order)
+        return self._page(request, key, build, self._render_order)
 
     async def get_order(self, request: Request):
         if (denied := _authorised(request)) is not None:
@@ -178,7 +191,7 @@ class WooCommerceAPI:
             order = self.store.orders.get(request.path_params["id"])
             if order is None:
                 return _error("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 404)
-            return json_response(render_order(order))
+            return json_response(self._render_order(order))
 
     async def list_customers(self, request: Request):
         if (denied := _authorised(request)) is not None:

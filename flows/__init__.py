@@ -1,0 +1,1 @@
+"""Prefect flows, the dbt runner and the `seamline` command."""

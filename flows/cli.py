@@ -1,0 +1,141 @@
+"""The `seamline` command. A user error prints one line on stderr and exits non-zero."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+from seamline.errors import SeamlineError
+from seamline.runtime import configure
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="seamline", description="ELT for small omnichannel retailers.")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("demo", help="run the whole pipeline against the sandbox and print a summary")
+    sb = sub.add_parser("sandbox", help="serve the simulated vendor APIs on loopback")
+    sb.add_argument("--port", type=int, default=8700)
+    sb.add_argument("--scale", type=int, default=1000, help="web orders in the world (100 to 1,000,000)")
+    sb.add_argument("--seed", type=int, default=7)
+    sb.add_argument("--faults", default="", help="e.g. 'woocommerce:error_rate=0.1;xero:rate_limit=day'")
+    sy = sub.add_parser("sync", help="extract and load sources into raw_<source>")
+    sy.add_argument("sources", nargs="*", help="source names (default: all configured)")
+    sy.add_argument("--full-refresh", action="store_true", help="drop the raw tables and cursors, reload all")
+    sub.add_parser("transform", help="dbt build")
+    sub.add_parser("quality", help="run the Great Expectations checkpoint and score the integrations")
+    rn = sub.add_parser("run", help="the Prefect pipeline flow: syncs, then dbt build, then quality")
+    rn.add_argument("sources", nargs="*")
+    rn.add_argument("--full-refresh", action="store_true")
+    st = sub.add_parser("status", help="health of each integration")
+    st.add_argument("--json", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    configure()
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return _dispatch(args)
+    except SeamlineError as exc:
+        print(f"seamline: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("seamline: interrupted", file=sys.stderr)
+        return 130
+
+
+def _check_sources(names: list[str]) -> list[str]:
+    from ingest.pipeline import available_sources
+
+    known = available_sources()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SeamlineError(f"unknown source(s) {', '.join(unknown)}; available: {', '.join(known)}")
+    return names or list(known)
+
+
+def _dispatch(args) -> int:
+    if args.command == "sandbox":
+        return _sandbox(args)
+    from seamline.database import get_database
+
+    if args.command == "demo":
+        from flows.demo import run_demo
+
+        return run_demo()
+    if args.command == "sync":
+        from ingest.sync import sync_sources
+
+        results = sync_sources(_check_sources(args.sources), full_refresh=args.full_refresh, trigger="cli")
+        for r in results:
+            print(f"{r.source}: {r.status}, {r.rows} rows, {r.api_calls} API calls, {r.duration_ms} ms"
+                  + (f", finished {r.recovered_packages} interrupted load(s)" if r.recovered_packages else ""))
+        failed = [r for r in results if not r.ok]
+        for r in failed:
+            print(f"seamline: {r.message}", file=sys.stderr)
+        return 1 if failed else 0
+    if args.command == "transform":
+        from flows.dbt import run_dbt
+
+        result = run_dbt(get_database(), "build")
+        print(f"dbt build: {'ok' if result.success else 'failed'} {result.counts}")
+        for failure in result.failures:
+            print(f"seamline: {failure.splitlines()[0]}", file=sys.stderr)
+        return 0 if result.success else 1
+    if args.command == "quality":
+        from expectations import run_quality
+
+        q = run_quality(get_database())
+        for name, score in sorted(q.scores.items()):
+            print(f"{name}: {score:.1f}")
+        print(f"Data Docs: {q.data_docs_path}")
+        return 0
+    if args.command == "run":
+        from flows.pipeline import pipeline_flow
+
+        result = pipeline_flow(sources=_check_sources(args.sources), full_refresh=args.full_refresh, trigger="cli")
+        return 0 if result.ok else 1
+    if args.command == "status":
+        from flows.status import integration_status
+
+        rows = integration_status(get_database())
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            for r in rows:
+                print(f"{r['integration']:<13}{r['status']:<14}last success {r['last_sync'] or 'never'}  "
+                      f"rows {r['metrics']['records_synced']}  errors {r['metrics']['errors']}")
+        return 0
+    raise SeamlineError(f"unknown command {args.command}")
+
+
+def _sandbox(args) -> int:
+    from sandbox.faults import FaultPlan
+    from sandbox.server import SandboxServer
+    from sandbox.world import World
+
+    if not 100 <= args.scale <= 1_000_000:
+        raise SeamlineError("--scale must be between 100 and 1,000,000")
+    try:
+        faults = FaultPlan.parse(args.faults)
+    except ValueError as exc:
+        raise SeamlineError(f"--faults: {exc}") from None
+    server = SandboxServer(World(seed=args.seed, scale=args.scale), port=args.port, faults=faults)
+    for key, value in server.settings().items():
+        print(f"{key}={value}")
+    print(f"# sandbox serving on {server.base_url} (Ctrl-C to stop)", flush=True)
+    server.serve_forever()
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

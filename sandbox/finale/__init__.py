@@ -1,0 +1,1 @@
+"""Finale Inventory REST API, simulated: the grocer's stock across warehouse and shops, its JSON and routes."""

@@ -1,0 +1,1 @@
+"""Simulated Klaviyo (JSON:API, revision header, cursor paging, tiered rate limits)."""

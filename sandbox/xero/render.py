@@ -1,0 +1,252 @@
+"""Xero Accounting API JSON, as the real API sends it.
+
+Dates are .NET JSON dates (`/Date(1552326816230+0000)/`), amounts are JSON numbers written
+with two decimals (`45.60`, emitted as raw JSON so a Decimal parser sees them exactly),
+quantities with four. `drift` and `bad` apply the drift / bad_data faults.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import orjson
+
+from sandbox.xero.store import (
+    XAccount,
+    XContact,
+    XCreditNote,
+    XeroStore,
+    XInvoice,
+    XItem,
+    XPayment,
+    bad_kind,
+    invoice_amounts,
+    invoice_lines,
+    melbourne_date_ms,
+    uid,
+)
+
+
+def net_date(at_ms: int | None) -> str | None:
+    return None if at_ms is None else f"/Date({at_ms}+0000)/"
+
+
+class Fmt:
+    """Number formatting for one response: raw JSON decimals, or strings under the type_change drift."""
+
+    def __init__(self, drift: str | None):
+        self.as_string = drift == "type_change"
+
+    def money(self, value: Decimal):
+        text = f"{value:.2f}"
+        return text if self.as_string else orjson.Fragment(text)
+
+    def qty(self, value: Decimal):
+        text = f"{value:.4f}"
+        return text if self.as_string else orjson.Fragment(text)
+
+    def rate(self):
+        return "1.000000" if self.as_string else orjson.Fragment(b"1.000000")
+
+
+def _date_fields(prefix: str, at_ms: int) -> dict:
+    midnight, text = melbourne_date_ms(at_ms)
+    return {f"{prefix}String": text, prefix: net_date(midnight)}
+
+
+def contact_ref(store: XeroStore, c: XContact) -> dict:
+    return {"ContactID": store.contact_id(c), "Name": c.name, "Addresses": [], "Phones": [], "ContactGroups": [],
+            "ContactPersons": [], "HasValidationErrors": False}
+
+
+def render_contact(store: XeroStore, c: XContact, drift: str | None = None, bad: bool = False) -> dict:
+    cid = store.contact_id(c)
+    digits = "".join(ch for ch in c.phone if ch.isdigit())
+    out = {
+        "ContactID": cid, "ContactStatus": c.status, "Name": c.name, "FirstName": c.first_name,
+        "LastName": c.last_name, "EmailAddress": c.email, "BankAccountDetails": "",
+        "Addresses": [
+            {"AddressType": "STREET", "City": "", "Region": "", "PostalCode": "", "Country": ""},
+            {"AddressType": "POBOX", "AddressLine1": c.address.line1, "City": c.address.city,
+             "Region": c.address.state, "PostalCode": c.address.postcode, "Country": "Australia"},
+        ],
+        "Phones": [
+            {"PhoneType": "DEFAULT", "PhoneNumber": "", "PhoneAreaCode": "", "PhoneCountryCode": ""},
+            {"PhoneType": "MOBILE", "PhoneNumber": c.phone, "PhoneAreaCode": "",
+             "PhoneCountryCode": "61" if digits.startswith("61") else ""},
+            {"PhoneType": "FAX", "PhoneNumber": "", "PhoneAreaCode": "", "PhoneCountryCode": ""},
+        ],
+        "UpdatedDateUTC": net_date(c.updated_ms), "ContactGroups": [], "IsSupplier": False, "IsCustomer": True,
+        "DefaultCurrency": "AUD", "SalesTrackingCategories": [], "PurchasesTrackingCategories": [],
+        "ContactPersons": [], "HasAttachments": False, "HasValidationErrors": False,
+    }
+    if bad and bad_kind(cid) == 0:
+        out["EmailAddress"] = ""
+    if drift == "new_field":
+        out["CompanyNumber"] = ""
+    return out
+
+
+def _lines(inv: XInvoice, f: Fmt, bad_negative: bool, seed: int) -> list[dict]:
+    out = []
+    for i, line in enumerate(invoice_lines(inv)):
+        row = {
+            "Description": line.description, "UnitAmount": f.money(line.unit_amount), "TaxType": line.tax_type,
+            "TaxAmount": f.money(line.tax_amount), "LineAmount": f.money(line.line_amount),
+            "AccountCode": line.account_code, "Tracking": [], "Quantity": f.qty(line.quantity),
+            "LineItemID": uid(seed, f"line:{inv.number}", i),
+        }
+        if line.item_code:
+            row["ItemCode"] = line.item_code
+        if line.discount_rate is not None:
+            row["DiscountRate"] = f.money(line.discount_rate)
+        if bad_negative and i == 0:
+            row["Quantity"] = f.qty(-line.quantity)
+        out.append(row)
+    return out
+
+
+def render_invoice(store: XeroStore, inv: XInvoice, with_lines: bool = True, drift: str | None = None,
+                   bad: bool = False) -> dict:
+    f = Fmt(drift)
+    iid = store.invoice_id(inv)
+    kind = bad_kind(iid) if bad else -1
+    a = invoice_amounts(inv)
+    total = a["Total"] + (Decimal("1.00") if kind == 0 else 0)
+    live = inv.status not in ("VOIDED", "DELETED")
+    paid = a["Total"] if inv.payment is not None and inv.payment.status != "DELETED" else Decimal("0.00")
+    payments = []
+    if inv.payment is not None and inv.payment.status != "DELETED":
+        p = inv.payment
+        payments.append({"PaymentID": store.payment_id(p), **_date_fields("Date", p.date_ms)} | {
+            "Amount": f.money(a["Total"]), "Reference": f"Stripe ch_{inv.order.id:x}", "CurrencyRate": f.rate(),
+            "HasAccount": False, "HasValidationErrors": False})
+        payments[0].pop("DateString")
+    credit_notes = []
+    if inv.credit_note is not None:
+        cn = inv.credit_note
+        credit_notes.append({"CreditNoteID": store.credit_note_id(cn), "CreditNoteNumber": f"CN-{cn.number:05d}",
+                             "Total": f.money(a["Total"]), "AppliedAmount": f.money(Decimal(0)),
+                             **_date_fields("Date", cn.created_ms)})
+    contact = contact_ref(store, inv.contact)
+    out = {
+        "Type": "ACCREC", "InvoiceID": iid, "InvoiceNumber": f"INV-{inv.number:05d}",
+        "Reference": str(inv.order.id), "Payments": payments, "CreditNotes": credit_notes, "Prepayments": [],
+        "Overpayments": [], "AmountDue": f.money(a["Total"] - paid if live else Decimal(0)),
+        "AmountPaid": f.money(paid), "AmountCredited": f.money(Decimal(0)), "CurrencyRate": f.rate(),
+        "IsDiscounted": a["TotalDiscount"] > 0, "HasAttachments": False, "InvoiceAddresses": [],
+        "HasErrors": False, "InvoicePaymentServices": [], "Contact": contact,
+        **_date_fields("Date", inv.created_ms), **_date_fields("DueDate", inv.created_ms + 7 * 86_400_000),
+        "Status": inv.status, "LineAmountTypes": "Exclusive",
+    }
+    if with_lines:
+        out["LineItems"] = _lines(inv, f, kind == 1, store.seed)
+    out.update({
+        "SubTotal": f.money(a["SubTotal"]), "TotalTax": f.money(a["TotalTax"]), "Total": f.money(total),
+        "TotalDiscount": f.money(a["TotalDiscount"]), "UpdatedDateUTC": net_date(inv.updated_ms),
+        "CurrencyCode": "AUD",
+    })
+    if inv.status == "PAID" and inv.payment is not None:
+        out["FullyPaidOnDate"] = _date_fields("Date", inv.payment.date_ms)["Date"]
+    if drift == "new_field":
+        out["RepeatingInvoiceID"] = None
+    elif drift == "object_to_list":
+        out["Contact"] = [contact]
+    return out
+
+
+def render_payment(store: XeroStore, p: XPayment, drift: str | None = None) -> dict:
+    f = Fmt(drift)
+    amount = invoice_amounts(p.invoice if p.invoice is not None else p.credit_note.invoice)["Total"]
+    out = {
+        "PaymentID": store.payment_id(p), **_date_fields("Date", p.date_ms),
+        "BankAmount": f.money(amount), "Amount": f.money(amount), "CurrencyRate": f.rate(),
+        "PaymentType": "ACCRECPAYMENT" if p.invoice is not None else "ARCREDITPAYMENT",
+        "Status": p.status, "UpdatedDateUTC": net_date(p.updated_ms), "HasAccount": True, "IsReconciled": False,
+        "Account": {"AccountID": store.account_id(store.accounts[0]), "Code": store.accounts[0].code},
+        "HasValidationErrors": False,
+    }
+    out.pop("DateString")
+    if p.invoice is not None:
+        inv = p.invoice
+        out["Reference"] = f"Stripe ch_{inv.order.id:x}"
+        out["Invoice"] = {"Type": "ACCREC", "InvoiceID": store.invoice_id(inv),
+                          "InvoiceNumber": f"INV-{inv.number:05d}", "Payments": [], "CreditNotes": [],
+                          "Prepayments": [], "Overpayments": [], "IsDiscounted": False, "HasErrors": False,
+                          "InvoicePaymentServices": [], "Contact": contact_ref(store, inv.contact),
+                          "LineItems": [], "CurrencyCode": "AUD"}
+    else:
+        cn = p.credit_note
+        out["Reference"] = f"Refund {cn.invoice.order.id}"
+        out["CreditNote"] = {"CreditNoteID": store.credit_note_id(cn), "CreditNoteNumber": f"CN-{cn.number:05d}",
+                             "Payments": [], "Allocations": [], "HasErrors": False,
+                             "Contact": contact_ref(store, cn.invoice.contact), "LineItems": [],
+                             "CurrencyCode": "AUD"}
+    if drift == "new_field":
+        out["BatchPaymentID"] = None
+    elif drift == "object_to_list":
+        out["Account"] = [out["Account"]]
+    return out
+
+
+def render_credit_note(store: XeroStore, cn: XCreditNote, drift: str | None = None) -> dict:
+    f = Fmt(drift)
+    inv = cn.invoice
+    a = invoice_amounts(inv)
+    contact = contact_ref(store, inv.contact)
+    payments = []
+    if cn.payment is not None:
+        payments.append({"PaymentID": store.payment_id(cn.payment), "Date": net_date(melbourne_date_ms(
+            cn.payment.date_ms)[0]), "Amount": f.money(a["Total"]), "CurrencyRate": f.rate(),
+            "HasAccount": False, "HasValidationErrors": False})
+    out = {
+        "CreditNoteID": store.credit_note_id(cn), "CreditNoteNumber": f"CN-{cn.number:05d}", "Type": "ACCRECCREDIT",
+        "Reference": str(inv.order.id), "Payments": payments, "Allocations": [],
+        "RemainingCredit": f.money(Decimal(0)), "HasAttachments": False, "HasErrors": False, "Contact": contact,
+        **_date_fields("Date", cn.created_ms), "Status": cn.status, "LineAmountTypes": "Exclusive",
+        "LineItems": _lines(inv, f, False, store.seed),
+        "SubTotal": f.money(a["SubTotal"]), "TotalTax": f.money(a["TotalTax"]), "Total": f.money(a["Total"]),
+        "UpdatedDateUTC": net_date(cn.updated_ms), "CurrencyCode": "AUD", "CurrencyRate": f.rate(),
+        "FullyPaidOnDate": net_date(melbourne_date_ms(cn.created_ms)[0]),
+    }
+    if drift == "new_field":
+        out["BrandingThemeID"] = None
+    elif drift == "object_to_list":
+        out["Contact"] = [contact]
+    return out
+
+
+def render_item(store: XeroStore, item: XItem, drift: str | None = None) -> dict:
+    f = Fmt(drift)
+    sales = {"UnitPrice": f.money(item.price), "AccountCode": "200",
+             "TaxType": "OUTPUT" if item.item.gst else "EXEMPTOUTPUT"}
+    out = {
+        "ItemID": store.item_id(item), "Code": item.item.sku, "Description": item.item.name,
+        "PurchaseDescription": item.item.name, "UpdatedDateUTC": net_date(item.updated_ms),
+        "PurchaseDetails": {"UnitPrice": f.money(item.cost), "AccountCode": "310",
+                            "TaxType": "INPUT" if item.item.gst else "EXEMPTEXPENSES"},
+        "SalesDetails": sales, "Name": item.name, "IsTrackedAsInventory": False, "IsSold": True,
+        "IsPurchased": True,
+    }
+    if drift == "new_field":
+        out["InventoryAssetAccountCode"] = None
+    elif drift == "object_to_list":
+        out["SalesDetails"] = [sales]
+    return out
+
+
+def render_account(store: XeroStore, acc: XAccount, drift: str | None = None) -> dict:
+    out = {
+        "AccountID": store.account_id(acc), "Code": acc.code, "Name": acc.name, "Status": "ACTIVE",
+        "Type": acc.type, "TaxType": acc.tax_type, "Class": acc.cls,
+        "EnablePaymentsToAccount": acc.type == "BANK", "ShowInExpenseClaims": False,
+        "BankAccountType": "BANK" if acc.type == "BANK" else "", "ReportingCode": acc.cls[:3],
+        "ReportingCodeName": acc.cls.title(), "HasAttachments": False,
+        "UpdatedDateUTC": net_date(acc.updated_ms), "AddToWatchlist": False,
+    }
+    if acc.type == "BANK":
+        out["BankAccountNumber"] = "063-123 1234 5678"
+        out["CurrencyCode"] = "AUD"
+    if drift == "new_field":
+        out["SystemAccount"] = ""
+    return out

@@ -1,0 +1,639 @@
+"""The grocer's Xero organisation inside the world: contacts, invoices, payments, credit notes.
+
+A bookkeeping integration copies web orders into Xero: one ACCREC invoice per WooCommerce
+order (Reference = the order number, one line per SKU plus delivery, GST as OUTPUT), a
+payment for each paid order, a credit note (refunded in cash) for each refunded order, and
+a contact per customer. Like real integrations it gets some orders wrong, and the world
+records which: `invoice_faults[order_id]` is "missing" (never invoiced), "amount_mismatch"
+(a line priced wrongly, so the total differs from the order) or "voided" (the invoice was
+VOIDED, or DELETED while a draft: cancelled and failed orders, and orders later trashed or
+deleted in WooCommerce).
+
+OAuth2 state (rotating refresh tokens, short-lived access tokens) and the per-tenant rate
+limiter live here too, each with an injectable clock so tests can move time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import random
+import threading
+import time
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sandbox.catalog import CATALOG, CatalogItem
+from sandbox.people import Address, name_variant
+from sandbox.woocommerce.store import order_totals
+
+CENT = Decimal("0.01")
+GST = Decimal("0.10")
+MISSING_RATE = 0.03
+MISMATCH_RATE = 0.02
+BAD_DATA_EVERY = 40
+ORG_TZ = ZoneInfo("Australia/Melbourne")
+
+ACCOUNTS = (  # code, name, type, tax type, class
+    ("090", "Business Bank Account", "BANK", "BASEXCLUDED", "ASSET"),
+    ("200", "Sales", "REVENUE", "OUTPUT", "REVENUE"),
+    ("260", "Other Revenue", "REVENUE", "OUTPUT", "REVENUE"),
+    ("310", "Cost of Goods Sold", "DIRECTCOSTS", "INPUT", "EXPENSE"),
+    ("400", "Advertising", "EXPENSE", "INPUT", "EXPENSE"),
+    ("404", "Bank Fees", "EXPENSE", "BASEXCLUDED", "EXPENSE"),
+    ("610", "Accounts Receivable", "CURRENT", "BASEXCLUDED", "ASSET"),
+    ("800", "Accounts Payable", "CURRLIAB", "BASEXCLUDED", "LIABILITY"),
+    ("820", "GST", "CURRLIAB", "BASEXCLUDED", "LIABILITY"),
+    ("970", "Owner A Funds Introduced", "EQUITY", "BASEXCLUDED", "EQUITY"),
+)
+
+
+def ms(dt: datetime) -> int:
+    return int(dt.timestamp()) * 1000
+
+
+def uid(seed: int, kind: str, n: int) -> str:
+    """A stable GUID for the n-th record of a kind (Xero ids are GUIDs)."""
+    h = hashlib.blake2b(f"{seed}:xero:{kind}:{n}".encode(), digest_size=16).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) % 4]}{h[17:20]}-{h[20:]}"
+
+
+def bad_kind(record_id: str) -> int:
+    return zlib.crc32(f"bad:{record_id}".encode()) % BAD_DATA_EVERY
+
+
+# -- OAuth2 -----------------------------------------------------------------------
+class XeroAuth:
+    """Xero's identity server: refresh tokens rotate, the old one survives a grace period.
+
+    `clock` (seconds, wall time) is injectable; `grace_seconds` and `access_ttl` configurable.
+    Tokens are signed with the seed (the k-th refresh token, an access token with its expiry), so
+    a world rebuilt in another process still accepts a refresh token it issued later in the
+    sequence than any it knows of (the identity server outlives a sandbox restart), and access
+    tokens until they expire; older refresh tokens it no longer holds are `invalid_grant`."""
+
+    def __init__(self, seed: int, clock=time.time, grace_seconds: float = 1800, access_ttl: int = 1800):
+        self.seed = seed
+        self.clock = clock
+        self.grace_seconds = grace_seconds
+        self.access_ttl = access_ttl
+        self.client_id = hashlib.blake2b(f"{seed}:xero:client".encode(), digest_size=16).hexdigest().upper()
+        self.client_secret = "xs_" + hashlib.blake2b(f"{seed}:xero:secret".encode(), digest_size=18).hexdigest()
+        self._lock = threading.Lock()
+        self._next_refresh = 1
+        self._next_access = itertools.count(1)
+        first = self._refresh_token(0)
+        self.current_refresh_token = first
+        self.refresh_tokens: dict[str, float | None] = {first: None}  # live token -> when it was superseded
+
+    def _sign(self, text: str) -> str:
+        return hashlib.blake2b(f"{self.seed}:xero:{text}".encode(), digest_size=24).hexdigest()
+
+    def _refresh_token(self, k: int) -> str:
+        return f"{self._sign(f'refresh:{k}')}{k:08x}"
+
+    def _refresh_index(self, token: str) -> int | None:
+        if len(token) != 56:
+            return None
+        try:
+            k = int(token[48:], 16)
+        except ValueError:
+            return None
+        return k if token == self._refresh_token(k) else None
+
+    def live_refresh_tokens(self) -> set[str]:
+        """The refresh tokens that would still be accepted now (the current one, plus any in grace)."""
+        with self._lock:
+            self._purge()
+            return set(self.refresh_tokens)
+
+    def _purge(self) -> None:
+        now = self.clock()
+        for token, superseded in list(self.refresh_tokens.items()):
+            if superseded is not None and now > superseded + self.grace_seconds:
+                del self.refresh_tokens[token]
+
+    def refresh(self, token: str) -> dict | None:
+        """A new token set for a live refresh token, or None (invalid_grant)."""
+        with self._lock:
+            self._purge()
+            k = self._refresh_index(token)
+            if token not in self.refresh_tokens:
+                if k is None or k < self._next_refresh:
+                    return None
+                self._next_refresh = k + 1  # issued by this identity server before a sandbox restart
+            now = self.clock()
+            for old, superseded in self.refresh_tokens.items():
+                if superseded is None:
+                    self.refresh_tokens[old] = now
+            self.refresh_tokens[token] = self.refresh_tokens.get(token) or now
+            new_refresh = self._refresh_token(self._next_refresh)
+            self._next_refresh += 1
+            self.refresh_tokens[new_refresh] = None
+            self.current_refresh_token = new_refresh
+            n = next(self._next_access)
+            expiry = int(now) + self.access_ttl
+            access = f"{self._sign(f'access:{n}:{expiry}')}{n:08x}{expiry:012x}"
+            return {"access_token": access, "expires_in": self.access_ttl, "token_type": "Bearer",
+                    "refresh_token": new_refresh,
+                    "scope": "offline_access accounting.transactions.read accounting.contacts.read "
+                             "accounting.settings.read"}
+
+    def check_access(self, token: str) -> tuple[str, float | None]:
+        """("ok" | "expired" | "invalid", expiry)."""
+        if len(token) != 68:
+            return "invalid", None
+        try:
+            n, expiry = int(token[48:56], 16), int(token[56:], 16)
+        except ValueError:
+            return "invalid", None
+        if token[:48] != self._sign(f"access:{n}:{expiry}"):
+            return "invalid", None
+        return ("ok" if self.clock() < expiry else "expired"), expiry
+
+
+# -- rate limits ------------------------------------------------------------------------
+class RateLimiter:
+    """Per tenant: 60 calls a minute, 5000 a day, 5 at once; 10,000 a minute across the app.
+
+    Windows start at their first call (minute: 60 s, day: 24 h) on the injectable `clock`."""
+
+    DAY_LIMIT = 5000
+    MINUTE_LIMIT = 60
+    CONCURRENT_LIMIT = 5
+    APP_MINUTE_LIMIT = 10000
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._minute: dict[str, list[float]] = {}  # tenant -> [window start, count]
+        self._day: dict[str, list[float]] = {}
+        self._app = [None, 0]
+        self._in_flight: dict[str, int] = {}
+
+    @staticmethod
+    def _window(w: list, now: float, length: float) -> list:
+        if w[0] is None or now - w[0] >= length:
+            w[0], w[1] = now, 0
+        return w
+
+    def acquire(self, tenant: str, minute_limit: int, enforce: bool) -> tuple[str | None, int, dict[str, str]]:
+        """Count a call. Returns (problem or None, retry-after seconds, headers)."""
+        with self._lock:
+            now = self.clock()
+            minute = self._window(self._minute.setdefault(tenant, [None, 0]), now, 60)
+            day = self._window(self._day.setdefault(tenant, [None, 0]), now, 86400)
+            app = self._window(self._app, now, 60)
+            problem, retry = None, 0
+            if enforce:
+                if day[1] >= self.DAY_LIMIT:
+                    problem, retry = "day", day[0] + 86400 - now
+                elif minute[1] >= minute_limit:
+                    problem, retry = "minute", minute[0] + 60 - now
+                elif app[1] >= self.APP_MINUTE_LIMIT:
+                    problem, retry = "appminute", app[0] + 60 - now
+                elif self._in_flight.get(tenant, 0) >= self.CONCURRENT_LIMIT:
+                    problem, retry = "concurrent", 1
+            if problem is None:
+                minute[1] += 1
+                day[1] += 1
+                app[1] += 1
+                self._in_flight[tenant] = self._in_flight.get(tenant, 0) + 1
+            headers = self._headers(tenant, minute_limit)
+            return problem, max(1, int(-(-retry // 1))) if problem else 0, headers
+
+    def release(self, tenant: str) -> None:
+        with self._lock:
+            self._in_flight[tenant] = max(0, self._in_flight.get(tenant, 0) - 1)
+
+    def headers(self, tenant: str, minute_limit: int) -> dict[str, str]:
+        with self._lock:
+            return self._headers(tenant, minute_limit)
+
+    def _headers(self, tenant: str, minute_limit: int) -> dict[str, str]:
+        now = self.clock()
+        minute = self._minute.get(tenant, [None, 0])
+        day = self._day.get(tenant, [None, 0])
+        used_min = minute[1] if minute[0] is not None and now - minute[0] < 60 else 0
+        used_day = day[1] if day[0] is not None and now - day[0] < 86400 else 0
+        used_app = self._app[1] if self._app[0] is not None and now - self._app[0] < 60 else 0
+        return {"X-DayLimit-Remaining": str(max(0, self.DAY_LIMIT - used_day)),
+                "X-MinLimit-Remaining": str(max(0, minute_limit - used_min)),
+                "X-AppMinLimit-Remaining": str(max(0, self.APP_MINUTE_LIMIT - used_app))}
+
+    def exhaust_day(self, tenant: str) -> None:
+        """Use up the tenant's day: every call answers 429 day until `reset_day`."""
+        with self._lock:
+            self._day[tenant] = [self.clock(), self.DAY_LIMIT]
+
+    def reset_day(self, tenant: str | None = None) -> None:
+        with self._lock:
+            for t in [tenant] if tenant else list(self._day):
+                self._day.pop(t, None)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._minute.clear()
+            self._day.clear()
+            self._app = [None, 0]
+
+
+# -- records -------------------------------------------------------------------------
+@dataclass(slots=True)
+class XAccount:
+    idx: int
+    code: str
+    name: str
+    type: str
+    tax_type: str
+    cls: str
+    updated_ms: int
+
+
+@dataclass(slots=True)
+class XItem:
+    idx: int
+    item: CatalogItem
+    name: str  # Xero's own name for the SKU
+    price: Decimal  # Xero's own sale price (GST exclusive)
+    cost: Decimal
+    updated_ms: int
+
+
+@dataclass(slots=True)
+class XContact:
+    idx: int
+    person_id: int
+    name: str
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    address: Address
+    status: str  # ACTIVE | ARCHIVED
+    created_ms: int
+    updated_ms: int
+
+
+@dataclass(slots=True)
+class XInvoice:
+    number: int
+    order: object  # the WooOrder it was made from (kept after WooCommerce deletes it)
+    contact: XContact
+    status: str  # DRAFT | AUTHORISED | PAID | VOIDED | DELETED
+    created_ms: int
+    updated_ms: int
+    adjust: Decimal | None = None  # amount_mismatch: added to the first line's unit price
+    payment: XPayment | None = None
+    credit_note: XCreditNote | None = None
+
+
+@dataclass(slots=True)
+class XPayment:
+    """Pays an invoice in full, or refunds a credit note in full (the amount is worked out when rendered)."""
+
+    number: int
+    invoice: XInvoice | None
+    credit_note: XCreditNote | None
+    date_ms: int
+    status: str  # AUTHORISED | DELETED
+    updated_ms: int
+
+
+@dataclass(slots=True)
+class XCreditNote:
+    """Credits its invoice in full (same lines, same total)."""
+
+    number: int
+    invoice: XInvoice
+    created_ms: int
+    updated_ms: int
+    status: str  # PAID (refunded in cash)
+    payment: XPayment | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    description: str
+    item_code: str | None
+    quantity: Decimal
+    unit_amount: Decimal
+    discount_rate: Decimal | None
+    line_amount: Decimal
+    tax_type: str
+    tax_amount: Decimal
+    account_code: str
+
+
+def invoice_lines(inv: XInvoice) -> list[Line]:
+    """The invoice's lines: Xero's arithmetic (exclusive amounts, 10% GST per line)."""
+    order = inv.order
+    discount = Decimal("10") if order.coupon else None
+    lines = []
+    for i, wl in enumerate(order.lines):
+        unit = wl.price + (inv.adjust if i == 0 and inv.adjust is not None else 0)
+        qty = Decimal(wl.quantity)
+        amount = qty * unit
+        if discount is not None:
+            amount = amount * (1 - discount / 100)
+        amount = amount.quantize(CENT)
+        tax = (amount * GST).quantize(CENT) if wl.gst else Decimal("0.00")
+        lines.append(Line(wl.name, wl.sku, qty, unit, discount, amount, "OUTPUT" if wl.gst else "EXEMPTOUTPUT",
+                          tax, "200"))
+    shipping = order_totals(order)["shipping"]
+    if shipping:
+        lines.append(Line("Local delivery", None, Decimal(1), shipping, None, shipping, "OUTPUT",
+                          (shipping * GST).quantize(CENT), "260"))
+    return lines
+
+
+def invoice_amounts(inv: XInvoice) -> dict[str, Decimal]:
+    lines = invoice_lines(inv)
+    sub = sum((line.line_amount for line in lines), Decimal("0.00"))
+    tax = sum((line.tax_amount for line in lines), Decimal("0.00"))
+    gross = sum(((line.quantity * line.unit_amount).quantize(CENT) for line in lines), Decimal("0.00"))
+    return {"SubTotal": sub, "TotalTax": tax, "Total": sub + tax, "TotalDiscount": gross - sub}
+
+
+class XeroStore:
+    """State of the Xero organisation; `advance` changes it the way the bookkeeping integration does."""
+
+    def __init__(self, world, rng: random.Random):
+        self.world = world
+        self.rng = rng
+        self.seed = world.seed
+        self.version = 0
+        self.tenant_id = uid(self.seed, "tenant", 0)
+        self.auth = XeroAuth(self.seed)
+        self.limiter = RateLimiter()
+        now = world.clock.now()
+        woo = world.woocommerce
+        self.org_created = now - timedelta(days=400)
+        base = ms(self.org_created)
+        self.accounts = [XAccount(i, *row, base + i * 61_000) for i, row in enumerate(ACCOUNTS)]
+        self.items: list[XItem] = []
+        for i, item in enumerate(CATALOG):
+            style = rng.randrange(4)
+            name = (item.name, item.name.upper(), f"{item.category} - {item.name}",
+                    " ".join(reversed(item.name.split(" ", 1))))[style]
+            price = (item.price * Decimal(rng.choice(("1", "1", "1.05", "0.95", "1.10")))).quantize(CENT)
+            cost = (item.price * Decimal("0.55")).quantize(CENT)
+            self.items.append(XItem(i, item, name, price, cost, base + 86_400_000 + i * 7_000 + rng.randrange(1000)))
+        self.contacts: dict[int, XContact] = {}  # person_id -> contact
+        self.contact_list: list[XContact] = []
+        self._names: set[str] = set()
+        self.invoices: list[XInvoice] = []  # by number - 1
+        self.invoice_by_order: dict[int, XInvoice] = {}
+        self.payments: list[XPayment] = []
+        self.credit_notes: list[XCreditNote] = []
+        self.invoice_faults: dict[int, str] = {}
+        self._changed: dict[str, set[str]] | None = None
+        hi = ms(now)
+        for order in sorted(woo.orders.values(), key=lambda o: (o.created, o.id)):
+            self._sync_new_order(order, None, hi)
+        for c in self.contact_list:  # customers who asked to be archived, or duplicates the bookkeeper tidied
+            if rng.random() < 0.05 and c.updated_ms < hi - 3_600_000:
+                c.status = "ARCHIVED"
+                c.updated_ms = rng.randrange(c.updated_ms + 1000, hi)
+        self._last_order_id = max(woo.orders, default=0)
+        self._seen_deleted = set(woo.deleted_orders)
+
+    # -- ids ------------------------------------------------------------------
+    def invoice_id(self, inv: XInvoice) -> str:
+        return uid(self.seed, "invoice", inv.number)
+
+    def contact_id(self, c: XContact) -> str:
+        return uid(self.seed, "contact", c.idx)
+
+    def payment_id(self, p: XPayment) -> str:
+        return uid(self.seed, "payment", p.number)
+
+    def credit_note_id(self, cn: XCreditNote) -> str:
+        return uid(self.seed, "creditnote", cn.number)
+
+    def item_id(self, item: XItem) -> str:
+        return uid(self.seed, "item", item.idx)
+
+    def account_id(self, account: XAccount) -> str:
+        return uid(self.seed, "account", account.idx)
+
+    def _touch(self, kind: str, record) -> None:
+        if self._changed is not None:  # ids are only worked out while advancing
+            ident = {"invoices": self.invoice_id, "contacts": self.contact_id, "payments": self.payment_id,
+                     "credit_notes": self.credit_note_id}[kind]
+            self._changed[kind].add(ident(record))
+
+    # -- syncing orders -------------------------------------------------------------
+    def _when(self, candidate: int, lo: int | None, hi: int) -> int:
+        """A change time in (lo, hi], as close to `candidate` as that allows."""
+        t = min(candidate, hi)
+        if lo is not None:
+            t = max(t, lo + 1)
+        return t
+
+    def _contact_for(self, order, at: int) -> XContact:
+        c = self.contacts.get(order.person_id)
+        if c is not None:
+            if c.status == "ARCHIVED":  # invoicing an archived contact restores it
+                c.status = "ACTIVE"
+                c.updated_ms = max(c.updated_ms, at)
+                self._touch("contacts", c)
+            return c
+        rng = self.rng
+        first = name_variant(rng, order.first_name)
+        roll = rng.random()
+        if roll < 0.08:
+            name = f"{first} {order.last_name}".upper()
+        elif roll < 0.15:
+            name = f"{order.last_name}, {first}"
+        else:
+            name = f"{first} {order.last_name}"
+        if name in self._names:  # Xero contact names are unique: the integration appends the email
+            name = f"{name} ({order.email.strip().lower()})"
+        self._names.add(name)
+        c = XContact(len(self.contact_list), order.person_id, name, first, order.last_name, order.email.strip(),
+                     order.phone, order.billing, "ACTIVE", at, at)
+        self.contacts[order.person_id] = c
+        self.contact_list.append(c)
+        self._touch("contacts", c)
+        return c
+
+    def _sync_new_order(self, order, lo: int | None, hi: int) -> None:
+        rng = self.rng
+        roll = rng.random()
+        delay = rng.randrange(30_000, 900_000)
+        if roll < MISSING_RATE:
+            self.invoice_faults[order.id] = "missing"
+            return
+        created = self._when(ms(order.created) + delay, lo, hi)
+        contact = self._contact_for(order, created)
+        inv = XInvoice(len(self.invoices) + 1, order, contact, "AUTHORISED", created, created)
+        if order.status == "pending":
+            inv.status = "DRAFT"
+        if roll < MISSING_RATE + MISMATCH_RATE:
+            inv.adjust = Decimal(rng.choice(("0.50", "-0.30", "1.00", "-0.45", "0.25", "2.10")))
+            self.invoice_faults[order.id] = "amount_mismatch"
+        self.invoices.append(inv)
+        self.invoice_by_order[order.id] = inv
+        self._touch("invoices", inv)
+        if order.status in ("cancelled", "failed"):
+            self._cancel(inv, self._when(max(ms(order.modified), created + 60_000), lo, hi))
+            return
+        if order.paid is not None:
+            self._pay(inv, self._when(max(ms(order.paid), created + 1000), lo, hi))
+        if order.status == "refunded":
+            self._credit(inv, self._when(max(ms(order.modified), inv.updated_ms + 1000), lo, hi))
+
+    def _pay(self, inv: XInvoice, at: int) -> None:
+        if inv.payment is not None or inv.status in ("VOIDED", "DELETED"):
+            return
+        p = XPayment(len(self.payments) + 1, inv, None, at, "AUTHORISED", at)
+        self.payments.append(p)
+        inv.payment = p
+        inv.status = "PAID"
+        inv.updated_ms = max(inv.updated_ms, at)
+        self._touch("payments", p)
+        self._touch("invoices", inv)
+
+    def _credit(self, inv: XInvoice, at: int) -> None:
+        if inv.credit_note is not None or inv.status in ("VOIDED", "DELETED"):
+            return
+        cn = XCreditNote(len(self.credit_notes) + 1, inv, at, at, "PAID")
+        self.credit_notes.append(cn)
+        inv.credit_note = cn
+        refund = XPayment(len(self.payments) + 1, None, cn, at, "AUTHORISED", at)
+        self.payments.append(refund)
+        cn.payment = refund
+        self._touch("credit_notes", cn)
+        self._touch("payments", refund)
+
+    def _cancel(self, inv: XInvoice, at: int) -> None:
+        if inv.status in ("VOIDED", "DELETED"):
+            return
+        if inv.status == "DRAFT":
+            inv.status = "DELETED"
+        else:
+            if inv.payment is not None and inv.payment.status != "DELETED":
+                inv.payment.status = "DELETED"  # a paid invoice cannot be voided until its payment is removed
+                inv.payment.updated_ms = at
+                self._touch("payments", inv.payment)
+            inv.status = "VOIDED"
+        inv.updated_ms = max(inv.updated_ms, at)
+        self.invoice_faults[inv.order.id] = "voided"
+        self._touch("invoices", inv)
+
+    # -- time moves -------------------------------------------------------------------
+    def advance(self, t0: datetime, t1: datetime, hours: float) -> dict[str, set[str]]:
+        """Apply `hours` of bookkeeping between t0 and t1; return the Xero ids (GUIDs) that changed."""
+        rng = self.rng
+        woo = self.world.woocommerce
+        lo, hi = ms(t0), ms(t1)
+        span = max(1, hi - lo)
+        self._changed = changed = {"invoices": set(), "contacts": set(), "payments": set(),
+                                   "credit_notes": set(), "items": set(), "accounts": set()}
+        try:
+            fresh = []
+            for oid in reversed(woo.orders):
+                if oid <= self._last_order_id:
+                    break
+                fresh.append(woo.orders[oid])
+            fresh_ids = {o.id for o in fresh}
+            for order in sorted(fresh, key=lambda o: (o.created, o.id)):
+                self._sync_new_order(order, lo, hi)
+            if fresh:
+                self._last_order_id = max(self._last_order_id, max(fresh_ids))
+            for order in woo.orders.values():
+                if order.id in fresh_ids or not t0 < order.modified <= t1:
+                    continue
+                inv = self.invoice_by_order.get(order.id)
+                if inv is None:
+                    continue
+                at = self._when(ms(order.modified) + rng.randrange(30_000, 600_000), lo, hi)
+                at = max(at, min(hi, inv.updated_ms + 1000))
+                if order.trashed:
+                    self._cancel(inv, at)
+                    continue
+                if order.status in ("processing", "completed", "refunded") and inv.status in ("DRAFT", "AUTHORISED"):
+                    if inv.status == "DRAFT":
+                        inv.status = "AUTHORISED"
+                        inv.updated_ms = max(inv.updated_ms, at)
+                        self._touch("invoices", inv)
+                    self._pay(inv, at)
+                if order.status == "refunded":
+                    self._credit(inv, self._when(max(at, inv.updated_ms + 1000), lo, hi))
+            for oid in sorted(woo.deleted_orders - self._seen_deleted):
+                inv = self.invoice_by_order.get(oid)
+                if inv is not None:
+                    self._cancel(inv, lo + rng.randint(1, span))
+            self._seen_deleted = set(woo.deleted_orders)
+            # customers who moved: the integration updates the contact's address
+            for cust in woo.customers.values():
+                if t0 < cust.modified <= t1 and cust.created <= t0:
+                    c = self.contacts.get(cust.person_id)
+                    if c is not None and c.address != cust.billing:
+                        c.address = cust.billing
+                        c.updated_ms = max(c.updated_ms, self._when(ms(cust.modified) + 60_000, lo, hi))
+                        self._touch("contacts", c)
+            # now and then the bookkeeper archives a contact
+            if rng.random() < min(1.0, hours / 24):
+                active = [c for c in self.contact_list if c.status == "ACTIVE" and c.updated_ms <= lo]
+                if active:
+                    c = rng.choice(active)
+                    c.status = "ARCHIVED"
+                    c.updated_ms = lo + rng.randint(1, span)
+                    self._touch("contacts", c)
+        finally:
+            self._changed = None
+        self.version += 1
+        return changed
+
+    # -- ground truth -------------------------------------------------------------------
+    def current_invoice_faults(self) -> dict[int, str]:
+        """invoice_faults for the orders WooCommerce still has (trashed ones included): what a
+        reconciliation of synced WooCommerce orders against Xero invoices can see."""
+        orders = self.world.woocommerce.orders
+        return {oid: kind for oid, kind in self.invoice_faults.items() if oid in orders}
+
+    def orphaned_invoice_orders(self) -> set[int]:
+        """Order ids (invoice References) whose WooCommerce order was force-deleted: their invoices
+        are VOIDED/DELETED in Xero and have no order left to reconcile against."""
+        orders = self.world.woocommerce.orders
+        return {oid for oid in self.invoice_by_order if oid not in orders}
+
+    def invoice_for_order(self, order_id: int) -> XInvoice | None:
+        return self.invoice_by_order.get(order_id)
+
+    def invoice_total(self, order_id: int) -> Decimal | None:
+        inv = self.invoice_by_order.get(order_id)
+        return None if inv is None else invoice_amounts(inv)["Total"]
+
+    def contact_person(self) -> dict[str, int]:
+        """ContactID -> the true person behind it."""
+        return {self.contact_id(c): c.person_id for c in self.contact_list}
+
+    def bad_data_records(self) -> dict[str, set[str]]:
+        """What the bad_data fault corrupts when it is on (ids as served)."""
+        out: dict[str, set[str]] = {"invoices_total_mismatch": set(), "invoices_negative_quantity": set(),
+                                    "contacts_missing_email": set()}
+        for inv in self.invoices:
+            iid = self.invoice_id(inv)
+            kind = bad_kind(iid)
+            if kind == 0:
+                out["invoices_total_mismatch"].add(iid)
+            elif kind == 1:
+                out["invoices_negative_quantity"].add(iid)
+        for c in self.contact_list:
+            cid = self.contact_id(c)
+            if bad_kind(cid) == 0:
+                out["contacts_missing_email"].add(cid)
+        return out
+
+
+def melbourne_date_ms(at_ms: int) -> tuple[int, str]:
+    """Xero dates are calendar dates in the organisation's time zone, sent as midnight UTC."""
+    day = datetime.fromtimestamp(at_ms / 1000, ORG_TZ).date()
+    midnight = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    return int(midnight.timestamp()) * 1000, f"{day.isoformat()}T00:00:00"
