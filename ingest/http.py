@@ -6,12 +6,14 @@ a refused credential is not transient and fails at once with the vendor's reason
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 
 import orjson
@@ -82,6 +84,10 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
 
 
 class HttpClient:
+    # vendors that send money as JSON numbers (Xero, Lightspeed, Finale) set this: numbers with a
+    # fraction are parsed as Decimal, never float
+    decimal_numbers = False
+
     def __init__(
         self,
         source: str,
@@ -152,10 +158,10 @@ class HttpClient:
         for attempt in range(1, self.max_attempts + 1):
             response = self.request("GET", url, resource=resource, **kwargs)
             try:
-                body = orjson.loads(response.content)
+                body = self.parse(response.content)
                 problem = validate(body) if validate else None
-            except orjson.JSONDecodeError as exc:
-                problem = f"not JSON ({exc.msg} at byte {exc.pos})"
+            except ValueError as exc:  # orjson's and json's decode errors are ValueErrors
+                problem = f"not JSON ({exc})"
             if problem is None:
                 return body, response
             counters.errors += 1
@@ -166,6 +172,11 @@ class HttpClient:
         raise MalformedResponse(
             mask_text(f"{self.source}: {resource}: the API kept sending a malformed page: {problem}", self.secrets),
             resource=resource, url=mask_text(response.url, self.secrets), body=response.content)
+
+    def parse(self, content: bytes):
+        if self.decimal_numbers:
+            return json.loads(content, parse_float=Decimal)
+        return orjson.loads(content)
 
     def check_rate_limit(self, response: requests.Response) -> None:
         """Vendors with limits that must stop the run (not wait) override this."""
