@@ -31,6 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     rn.add_argument("--full-refresh", action="store_true")
     st = sub.add_parser("status", help="health of each integration")
     st.add_argument("--json", action="store_true")
+    rt = sub.add_parser("retry", help="replay a manual-queue item (see `seamline queue`) and close it")
+    rt.add_argument("item_id", type=int)
+    sub.add_parser("queue", help="list the open manual-queue items")
+    sv = sub.add_parser("serve", help="serve the deployments on their schedules (and the dashboard)")
+    sv.add_argument("--port", type=int, default=8765, help="dashboard and webhook port")
     return p
 
 
@@ -68,9 +73,12 @@ def _dispatch(args) -> int:
 
         return run_demo()
     if args.command == "sync":
+        names = _check_sources(args.sources)
+        if os.environ.get("PREFECT_API_URL"):
+            return _sync_through_prefect(names, args.full_refresh)
         from ingest.sync import sync_sources
 
-        results = sync_sources(_check_sources(args.sources), full_refresh=args.full_refresh, trigger="cli")
+        results = sync_sources(names, full_refresh=args.full_refresh, trigger="cli")
         for r in results:
             print(f"{r.source}: {r.status}, {r.rows} rows, {r.api_calls} API calls, {r.duration_ms} ms"
                   + (f", finished {r.recovered_packages} interrupted load(s)" if r.recovered_packages else ""))
@@ -110,7 +118,69 @@ def _dispatch(args) -> int:
                 print(f"{r['integration']:<13}{r['status']:<14}last success {r['last_sync'] or 'never'}  "
                       f"rows {r['metrics']['records_synced']}  errors {r['metrics']['errors']}")
         return 0
+    if args.command == "queue":
+        from flows.manual_queue import open_items
+
+        items = open_items(get_database())
+        for item in items:
+            print(f"{item.item_id:>4}  {item.flow_name} {json.dumps(item.parameters)}  attempts {item.attempts}\n"
+                  f"      error: {item.error}\n      needs: {item.needs}")
+        if not items:
+            print("the manual queue is empty")
+        return 0
+    if args.command == "retry":
+        return _retry(get_database(), args.item_id)
+    if args.command == "serve":
+        from flows.serve import serve
+
+        return serve(port=args.port)
     raise SeamlineError(f"unknown command {args.command}")
+
+
+def _sync_through_prefect(names: list[str], full_refresh: bool) -> int:
+    """With a Prefect server configured, a manual sync is a flow run like the UI's "Run"."""
+    from flows.ladder import SyncFailed
+    from flows.sync import sync_flow
+
+    failed = False
+    for name in names:
+        try:
+            summary = sync_flow(source=name, full_refresh=full_refresh, trigger="cli", use_ladder=False)
+            print(f"{name}: {summary['status']}, {summary['rows']} rows, {summary['api_calls']} API calls")
+        except SyncFailed as exc:
+            print(f"seamline: {exc}", file=sys.stderr)
+            failed = True
+    return 1 if failed else 0
+
+
+def _retry(db, item_id: int) -> int:
+    from flows.ladder import SyncFailed
+    from flows.manual_queue import close, get, record_failed_replay
+
+    item = get(db, item_id)
+    if item.status != "open":
+        raise SeamlineError(f"manual-queue item {item_id} is already {item.status}")
+    try:
+        if item.flow_name == "sync":
+            from flows.sync import sync_flow
+
+            sync_flow(**item.parameters, trigger="retry", use_ladder=False)
+        elif item.flow_name == "pipeline":
+            from flows.pipeline import pipeline_flow
+
+            result = pipeline_flow(**{**item.parameters, "trigger": "retry"})
+            if not result.ok:
+                raise SeamlineError(f"the pipeline ran but {', '.join(result.stale_sources) or 'dbt'} failed again")
+        else:
+            raise SeamlineError(f"cannot replay a {item.flow_name!r} item")
+    except (SyncFailed, SeamlineError) as exc:
+        if item.flow_name != "sync":  # a failed sync replay already counted itself on the same item
+            record_failed_replay(db, item_id, str(exc))
+        print(f"seamline: replay of item {item_id} failed: {exc}", file=sys.stderr)
+        return 1
+    close(db, item_id)
+    print(f"item {item_id} replayed and closed")
+    return 0
 
 
 def _sandbox(args) -> int:

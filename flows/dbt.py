@@ -1,4 +1,8 @@
-"""Run dbt in-process against the configured database (`dbt build`, `dbt docs generate`)."""
+"""Run dbt in-process against the configured database, one dbt at a time.
+
+Inside a Prefect flow, prefect-dbt's runner makes every dbt node a task, so models and tests
+show one by one in the UI; outside, plain dbtRunner.
+"""
 
 from __future__ import annotations
 
@@ -27,18 +31,39 @@ def docs_path() -> Path:
     return target_dir() / "index.html"
 
 
-def run_dbt(db: Database, *args: str) -> DbtResult:
+def _in_prefect_run() -> bool:
+    from prefect.context import FlowRunContext
+
+    return FlowRunContext.get() is not None
+
+
+def _invoke(args: list[str]):
+    paths = ["--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR),
+             "--target-path", str(target_dir()), "--log-path", str(settings.home() / "dbt" / "logs")]
+    if args[0] == "build" and _in_prefect_run():
+        from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
+
+        runner = PrefectDbtRunner(
+            settings=PrefectDbtSettings(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR,
+                                        target_path=target_dir()),
+            raise_on_failure=False, disable_assets=True)
+        return runner.invoke([*args, "--log-path", str(settings.home() / "dbt" / "logs")])
     from dbt.cli.main import dbtRunner
 
+    return dbtRunner().invoke(["--quiet", "--no-use-colors", *args, *paths])
+
+
+def run_dbt(db: Database, *args: str) -> DbtResult:
+    """Run a dbt command; concurrent callers (other processes included) wait their turn."""
     os.environ.update(db.dbt_env())
-    argv = [
-        *args,
-        "--project-dir", str(settings.DBT_PROJECT_DIR),
-        "--profiles-dir", str(settings.DBT_PROJECT_DIR),
-        "--target-path", str(target_dir()),
-        "--log-path", str(settings.home() / "dbt" / "logs"),
-    ]
-    result = dbtRunner().invoke(["--quiet", "--no-use-colors", *argv])
+    lock = db.connect()
+    lock.autocommit = True
+    try:
+        with lock.cursor() as cur:
+            cur.execute("select pg_advisory_lock(hashtext(%s))", (f"seamline.dbt.{settings.schema_prefix()}",))
+        result = _invoke(list(args))
+    finally:
+        lock.close()  # closing the session releases the lock
     if result.exception is not None:
         lines = [line.strip() for line in str(result.exception).splitlines() if line.strip()]
         raise SeamlineError(f"dbt {args[0]} could not run: {' '.join(lines[:3])}")

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ingest.http import MalformedResponse, RateLimitExhausted, SyncStats
+from ingest.http import AuthError, MalformedResponse, RateLimitExhausted, SourceError, SyncStats
 from ingest.pipeline import make_pipeline, make_source, reconciler
 from seamline import settings
 from seamline.database import Database, get_database
@@ -34,6 +34,8 @@ class SourceResult:
     message: str = ""
     recovered_packages: int = 0
     run_id: str = ""
+    transient: bool = True  # for a failure: could waiting and retrying help?
+    needs: str = ""  # for a failure: what a person must do before a replay can work
 
     @property
     def rows(self) -> int:
@@ -89,6 +91,20 @@ def _reason(exc: BaseException) -> tuple[str, type | None]:
         innermost = inner
     lines = [line.strip() for line in str(innermost).strip().splitlines() if line.strip()]
     return mask_text(f"{type(innermost).__name__}: {lines[0] if lines else ''}"), None
+
+
+def _classify(source: str, kind: type | None, message: str) -> tuple[bool, str]:
+    """(transient, what a person must do) for a failure of this kind."""
+    prefix = f"SOURCES__{source.upper()}__"
+    if kind is AuthError:
+        return False, f"fix the credentials ({prefix}...), then replay"
+    if kind is SourceError and "rejected the request" in message:  # a 4xx the vendor will repeat
+        return False, f"check the source's settings ({prefix}BASE_URL) and the vendor's message, then replay"
+    if kind is MalformedResponse:
+        return True, "the vendor sent unreadable pages (kept in ops.quarantine); replay once it answers normally"
+    if kind is RateLimitExhausted:
+        return True, "wait for the vendor's limit to reset; the next run resumes from the cursor"
+    return True, "replay; if it keeps failing, read the error and the run record in ops.sync_runs"
 
 
 def _find(exc: BaseException, kind: type):
@@ -181,7 +197,8 @@ def _run_locked(source: str, db: Database, full_refresh: bool, trigger: str, run
                             cursor_before=cursors_before.get(name), cursor_after=cursors_before.get(name))
                 for name in names]
         record_sync_runs(db, run_id, runs, trigger)
-        return SourceResult(source, status, runs, message, recovered, run_id)
+        transient, needs = _classify(source, kind, message)
+        return SourceResult(source, status, runs, message, recovered, run_id, transient, needs)
 
     finished = utcnow()
     row_counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace.last_normalize_info else {}

@@ -71,7 +71,37 @@ create table if not exists {ops}.alerts (
     integration     text,
     message         text        not null,
     opened_at       timestamptz not null default now(),
-    resolved_at     timestamptz
+    resolved_at     timestamptz,
+    delivered       boolean     not null default false
+);
+alter table {ops}.alerts add column if not exists delivered boolean not null default false;
+-- one open alert per incident: a condition that lasts does not repeat
+create unique index if not exists alerts_one_open_per_incident on {ops}.alerts (incident_key)
+    where resolved_at is null;
+
+create table if not exists {ops}.manual_queue (
+    item_id         bigserial   primary key,
+    flow_name       text        not null,
+    parameters      jsonb       not null,
+    integration     text,
+    error           text        not null,
+    needs           text        not null,
+    attempts        integer     not null default 1,
+    status          text        not null default 'open',
+    created_at      timestamptz not null default now(),
+    updated_at      timestamptz not null default now(),
+    closed_at       timestamptz
+);
+
+create table if not exists {ops}.pipeline_runs (
+    run_id          text        primary key,
+    started_at      timestamptz not null,
+    finished_at     timestamptz,
+    status          text        not null,
+    trigger         text        not null,
+    stale_sources   text[]      not null default '{{}}',
+    dbt_status      text,
+    quality_status  text
 );
 """
 

@@ -29,6 +29,13 @@ def schema(name: str) -> str:
     return f"{schema_prefix()}{name}"
 
 
+def gx_project_dir() -> Path:
+    """Where the GX file context lives: `expectations/gx`, or one per schema prefix (tenant),
+    since the generated suites name the prefixed schemas."""
+    prefix = schema_prefix()
+    return GX_PROJECT_DIR if not prefix else GX_PROJECT_DIR / "tenants" / prefix.strip("_")
+
+
 def raw_schema(source: str) -> str:
     """The dataset a source lands in: `raw_<source>`."""
     return schema(f"raw_{source}")

@@ -16,6 +16,7 @@ os.environ["SEAMLINE_HOME"] = str(_SESSION_HOME)
 os.environ.setdefault("XDG_RUNTIME_DIR", str(_SESSION_HOME / "run"))
 os.environ["PREFECT_HOME"] = str(_SESSION_HOME / "prefect")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 
