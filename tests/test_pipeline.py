@@ -26,7 +26,7 @@ def pipeline_run(database, prefect_harness):
 
     world = World(seed=31, scale=300, start=START)
     with serve_world(world):
-        first = pipeline_flow(full_refresh=True, trigger="test")
+        first = pipeline_flow(sources=["woocommerce"], full_refresh=True, trigger="test")
         yield world, first
 
 
@@ -52,7 +52,7 @@ def test_incremental_pipeline_run_matches_the_world(pipeline_run, database, monk
     monkeypatch.setenv("SOURCES__WOOCOMMERCE__RECONCILE_INTERVAL_HOURS", "0")
     changes = world.advance(12)["woocommerce"]
     with serve_world(world):
-        second = pipeline_flow(trigger="test")
+        second = pipeline_flow(sources=["woocommerce"], trigger="test")
     assert second.ok
     assert {r.resource: r.rows_loaded for r in second.syncs[0].runs}["orders"] == len(changes["orders"])
     assert scalar(database, "select sum(order_total) from marts.fct_orders where counts_as_revenue") == world_revenue(world)

@@ -20,8 +20,18 @@ order_lines as (
 
 status_map as (
 
-    select * from {{ ref('order_status_map') }}
-    where source_system = 'woocommerce'
+    select * from {{ ref('status_map') }}
+    where source_system = 'woocommerce' and entity = 'order'
+
+),
+
+customers as (
+
+    select
+        source_system,
+        record_id,
+        customer_key
+    from {{ ref('int_customers_matched') }}
 
 ),
 
@@ -33,6 +43,7 @@ final as (
         'woocommerce' as source_system,
         orders.order_id,
         orders.order_number,
+        customers.customer_key,
         orders.customer_email,
         status_map.canonical_status as order_status,
         orders.order_status as source_status,
@@ -51,6 +62,13 @@ final as (
     from orders
     left join order_lines on orders.order_id = order_lines.order_id
     left join status_map on orders.order_status = status_map.source_status
+    left join customers
+        on
+            customers.source_system = 'woocommerce'
+            and customers.record_id = case
+                when orders.customer_id = 0 then 'guest:' || {{ normalize_email('orders.customer_email') }}
+                else 'customer:' || orders.customer_id
+            end
 
 )
 

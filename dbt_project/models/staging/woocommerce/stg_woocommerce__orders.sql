@@ -19,6 +19,8 @@ renamed as (
         billing__phone as customer_phone,
         billing__first_name as billing_first_name,
         billing__last_name as billing_last_name,
+        billing__address_1 as billing_address_line_1,
+        billing__city as billing_city,
         billing__postcode as billing_postcode,
         cast(total as numeric(18, 2)) as order_total,
         cast(total_tax as numeric(18, 2)) as tax_total,

@@ -1,0 +1,1 @@
+{{ resolve_fields(ref('int_customer_field_candidates'), 'customer') }}
