@@ -6,6 +6,7 @@ show one by one in the UI; outside, plain dbtRunner.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,21 @@ def _in_prefect_run() -> bool:
     return FlowRunContext.get() is not None
 
 
+def loaded_sources(db: Database) -> list[str]:
+    """Sources whose raw dataset holds at least one completed dlt load."""
+    found = []
+    with db.cursor() as cur:
+        for source in settings.SOURCES:
+            schema = settings.raw_schema(source)
+            cur.execute("select to_regclass(%s)", (f'"{schema}"._dlt_loads',))
+            if cur.fetchone()[0] is None:
+                continue
+            cur.execute(f'select exists (select 1 from "{schema}"._dlt_loads where status = 0)')
+            if cur.fetchone()[0]:
+                found.append(source)
+    return found
+
+
 def _invoke(args: list[str]):
     paths = ["--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR),
              "--target-path", str(target_dir()), "--log-path", str(settings.home() / "dbt" / "logs")]
@@ -54,8 +70,15 @@ def _invoke(args: list[str]):
 
 
 def run_dbt(db: Database, *args: str) -> DbtResult:
-    """Run a dbt command; concurrent callers (other processes included) wait their turn."""
+    """Run a dbt command; concurrent callers (other processes included) wait their turn.
+
+    Models of sources that have not landed are disabled (the `enabled_sources` var);
+    WooCommerce, the store every mart starts from, must have landed."""
     os.environ.update(db.dbt_env())
+    sources = loaded_sources(db)
+    if "woocommerce" not in sources:
+        raise SeamlineError("nothing to transform yet: WooCommerce has not landed (run `seamline sync woocommerce`)")
+    args = (*args, "--vars", json.dumps({"enabled_sources": sources}))
     lock = db.connect()
     lock.autocommit = True
     try:
