@@ -12,7 +12,11 @@ from seamline import settings
 from seamline.database import Database
 
 # source name -> the module holding its @dlt.source function of the same name
-SOURCE_MODULES = {"woocommerce": "ingest.woocommerce"}
+SOURCE_MODULES = {
+    "woocommerce": "ingest.woocommerce",
+    "klaviyo": "ingest.klaviyo",
+    "xero": "ingest.xero",
+}
 
 
 def available_sources() -> tuple[str, ...]:
