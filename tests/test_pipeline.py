@@ -60,5 +60,5 @@ def test_incremental_pipeline_run_matches_the_world(pipeline_run, database, monk
     gone = len(world.woocommerce.deleted_orders)  # force-deleted: found by key reconciliation
     assert gone == 1 and changes["orders_deleted"] == world.woocommerce.deleted_orders
     assert scalar(database, "select count(*) from marts.fct_orders where is_deleted") == trashed + gone
-    assert scalar(database, "select bool_and(is_deleted) from marts.fct_orders where order_id = any(%s)",
-                  list(world.woocommerce.deleted_orders))
+    assert scalar(database, "select bool_and(is_deleted) from marts.fct_orders where order_key = any(%s)",
+                  [f"woocommerce:{oid}" for oid in world.woocommerce.deleted_orders])

@@ -38,7 +38,8 @@ class MartsSlice:
     channel: str
     """'web' or 'shop'."""
     live_orders_sql: str
-    """A select of the raw orders the marts should show as live (not deleted): columns order_id,
+    """A select of the raw orders the marts should show as live (not deleted): columns order_id (text,
+    as in the marts),
     total, modified_at."""
 
 

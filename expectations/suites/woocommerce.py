@@ -45,7 +45,7 @@ def live_orders_sql() -> str:
     """The orders the marts should show as live: not deleted, not in the trash, and from a load
     dlt finished (staging skips rows of an unfinished load, so a check must too)."""
     return (
-        f"select o.id as order_id, o.total as total, o.date_modified_gmt as modified_at "
+        f"select cast(o.id as text) as order_id, o.total as total, o.date_modified_gmt as modified_at "
         f"from {_raw('orders')} as o where o.status <> 'trash' and {_not_deleted('o')} "
         f"and o._dlt_load_id in (select l.load_id from {_raw('_dlt_loads')} as l where l.status = 0)"
     )

@@ -1,27 +1,18 @@
+-- One row per order across channels, with canonical statuses and the golden customer.
+-- The heavy lifting is incremental upstream; mappings and customer keys are joined here on
+-- every build, so a seed edit or a re-match reaches every order at once.
 with
 
-orders as (
+web_orders as (
 
-    select * from {{ ref('stg_woocommerce__orders') }}
-
-),
-
-order_lines as (
-
-    select
-        order_id,
-        count(*) as line_count,
-        sum(line_total) as items_total
-
-    from {{ ref('stg_woocommerce__order_lines') }}
-    group by order_id
+    select * from {{ ref('int_web_orders') }}
 
 ),
 
 status_map as (
 
     select * from {{ ref('status_map') }}
-    where source_system = 'woocommerce' and entity = 'order'
+    where entity = 'order'
 
 ),
 
@@ -35,41 +26,61 @@ customers as (
 
 ),
 
-final as (
+web as (
 
     select
-        'woocommerce:' || orders.order_id as order_key,
+        'woocommerce:' || web_orders.order_id as order_key,
         'web' as channel,
         'woocommerce' as source_system,
-        orders.order_id,
-        orders.order_number,
-        customers.customer_key,
-        orders.customer_email,
-        status_map.canonical_status as order_status,
-        orders.order_status as source_status,
-        coalesce(status_map.counts_as_revenue, false) and not orders.is_deleted as counts_as_revenue,
-        orders.currency,
-        coalesce(order_lines.items_total, 0) as items_total,
-        orders.shipping_total,
-        orders.tax_total,
-        orders.discount_total,
-        orders.order_total,
-        coalesce(order_lines.line_count, 0) as line_count,
-        orders.ordered_at,
-        orders.updated_at,
-        orders.is_deleted
+        cast(web_orders.order_id as text) as order_id,
+        web_orders.order_number,
+        {{ woocommerce_customer_record_id('web_orders.customer_id', 'web_orders.customer_email') }}
+            as customer_record_id,
+        web_orders.customer_email,
+        web_orders.order_status as source_status,
+        web_orders.currency,
+        web_orders.items_total,
+        web_orders.shipping_total,
+        web_orders.tax_total,
+        web_orders.discount_total,
+        web_orders.order_total,
+        web_orders.line_count,
+        web_orders.ordered_at,
+        web_orders.updated_at,
+        web_orders.is_deleted
+    from web_orders
 
-    from orders
-    left join order_lines on orders.order_id = order_lines.order_id
-    left join status_map on orders.order_status = status_map.source_status
-    left join customers
-        on
-            customers.source_system = 'woocommerce'
-            and customers.record_id = case
-                when orders.customer_id = 0 then 'guest:' || {{ normalize_email('orders.customer_email') }}
-                else 'customer:' || orders.customer_id
-            end
+),
+
+unioned as (
+
+    select * from web
 
 )
 
-select * from final
+select
+    unioned.order_key,
+    unioned.channel,
+    unioned.source_system,
+    unioned.order_id,
+    unioned.order_number,
+    customers.customer_key,
+    unioned.customer_email,
+    status_map.canonical_status as order_status,
+    unioned.source_status,
+    coalesce(status_map.counts_as_revenue, false) and not unioned.is_deleted as counts_as_revenue,
+    unioned.currency,
+    unioned.items_total,
+    unioned.shipping_total,
+    unioned.tax_total,
+    unioned.discount_total,
+    unioned.order_total,
+    unioned.line_count,
+    unioned.ordered_at,
+    unioned.updated_at,
+    unioned.is_deleted
+from unioned
+left join status_map
+    on unioned.source_system = status_map.source_system and unioned.source_status = status_map.source_status
+left join customers
+    on unioned.source_system = customers.source_system and unioned.customer_record_id = customers.record_id
