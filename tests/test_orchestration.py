@@ -177,3 +177,25 @@ def test_the_deployments_carry_the_configured_schedules(prefect_harness, monkeyp
         schedules = client.read_deployment_schedules(deployment_id)
     assert stored.name == "sync-woocommerce"
     assert [s.schedule.interval for s in schedules] == [timedelta(seconds=900)]
+
+
+def test_a_failing_source_does_not_stop_the_others_and_transform_runs(database, prefect_harness, monkeypatch):
+    from flows.pipeline import pipeline_flow
+
+    world = World(seed=53, scale=150, start=START)
+    with serve_world(world):
+        monkeypatch.setenv("SOURCES__KLAVIYO__API_KEY", "pk_revoked_0000")
+        result = pipeline_flow(sources=["woocommerce", "klaviyo"], full_refresh=True, trigger="test")
+    by_source = {s.source: s for s in result.syncs}
+    assert by_source["woocommerce"].status == "success"
+    assert by_source["klaviyo"].status == "failed"
+    assert result.stale_sources == ["klaviyo"]
+    assert result.dbt is not None and result.dbt.success  # the transform ran on what landed
+    assert scalar(database, "select count(*) from marts.fct_orders") == len(world.woocommerce.orders)
+    assert scalar(database, "select stale_sources from ops.pipeline_runs where run_id = %s", result.run_id) == [
+        "klaviyo"]
+    assert scalar(database, "select status from ops.pipeline_runs where run_id = %s", result.run_id) == "partial"
+    item = next(i for i in open_items(database) if i.integration == "klaviyo")
+    assert "refused the credentials" in item.error and "pk_revoked_0000" not in item.error
+    assert scalar(database, "select count(*) from ops.alerts where incident_key = 'integration_failed:klaviyo' "
+                            "and resolved_at is null") == 1
