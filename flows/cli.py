@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     rn.add_argument("--full-refresh", action="store_true")
     st = sub.add_parser("status", help="health of each integration")
     st.add_argument("--json", action="store_true")
+    rp = sub.add_parser("report", help="the weekly integration health report (Markdown and HTML)")
+    rp.add_argument("--week", help="ISO week, e.g. 2024-W03 (default: the current week so far)")
+    rp.add_argument("--out", help="output folder (default: SEAMLINE_HOME/reports)")
     rt = sub.add_parser("retry", help="replay a manual-queue item (see `seamline queue`) and close it")
     rt.add_argument("item_id", type=int)
     sub.add_parser("queue", help="list the open manual-queue items")
@@ -108,15 +111,18 @@ def _dispatch(args) -> int:
         result = pipeline_flow(sources=_check_sources(args.sources), full_refresh=args.full_refresh, trigger="cli")
         return 0 if result.ok else 1
     if args.command == "status":
-        from flows.status import integration_status
+        from flows.status import format_table, integration_status, to_json
 
         rows = integration_status(get_database())
-        if args.json:
-            print(json.dumps(rows, indent=2))
-        else:
-            for r in rows:
-                print(f"{r['integration']:<13}{r['status']:<14}last success {r['last_sync'] or 'never'}  "
-                      f"rows {r['metrics']['records_synced']}  errors {r['metrics']['errors']}")
+        print(to_json(rows) if args.json else format_table(rows))
+        return 0
+    if args.command == "report":
+        from flows.report import build_report, to_markdown, write_report
+
+        report = build_report(get_database(), week=args.week)
+        md, page = write_report(report, args.out)
+        print(to_markdown(report))
+        print(f"written: {md}\n         {page}", file=sys.stderr)
         return 0
     if args.command == "queue":
         from flows.manual_queue import open_items

@@ -40,6 +40,11 @@ def run_demo(out=print) -> int:
     save_world(world, state)
     for line in summary(result, fresh, time.monotonic() - started, docs.success):
         out(line)
+    from flows.dashboard.auth import ensure_demo_password
+
+    password = ensure_demo_password()
+    out(f"dashboard: SEAMLINE_DASHBOARD_PASSWORD='{password}' .venv/bin/seamline serve --port 8765")
+    out(f"           then open http://127.0.0.1:8765/ and log in with the password {password}")
     return 0 if result.ok else 1
 
 

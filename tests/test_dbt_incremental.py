@@ -25,8 +25,8 @@ def snapshot(db) -> dict[str, list[tuple]]:
     with db.cursor() as cur:
         for model, key in MODELS.items():
             # source_changed_at records when a row was rebuilt, not what it says: leave it out
-            cur.execute(f"select column_name from information_schema.columns where table_schema || '.' || "
-                        f"table_name = %s and column_name <> 'source_changed_at' order by ordinal_position", (model,))
+            cur.execute("select column_name from information_schema.columns where table_schema || '.' || "
+                        "table_name = %s and column_name <> 'source_changed_at' order by ordinal_position", (model,))
             columns = ", ".join(row[0] for row in cur.fetchall())
             cur.execute(f"select {columns} from {model} order by {key}")
             out[model] = cur.fetchall()
