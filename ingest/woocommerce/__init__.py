@@ -31,8 +31,10 @@ def woocommerce(
     consumer_secret: str = dlt.secrets.value,
     page_size: int = PAGE_SIZE,
     stats: Any = None,
+    client: Any = None,
 ):
-    client = WooCommerceClient(base_url, consumer_key, consumer_secret, stats)
+    # `client` lets the benchmark replay recorded pages through this same code path
+    client = client or WooCommerceClient(base_url, consumer_key, consumer_secret, stats)
     return (
         dlt.resource(orders, name="orders", write_disposition="merge", primary_key="id",
                      columns=ORDER_COLUMNS, nested_hints=ORDER_NESTED_HINTS)(client, page_size),

@@ -1,0 +1,39 @@
+"""`make bench` / `python -m bench [--quick] [--orders N]`: figures as `name: value` lines.
+
+Every figure is a ratio of two timings taken in this same run (the machines are shared and
+noisy, so absolute seconds mean little); see bench/RESULTS.md for the latest numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+from seamline.runtime import configure
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--quick", action="store_true", help="10,000 orders instead of 100,000")
+    parser.add_argument("--orders", type=int, help="web orders in the world")
+    args = parser.parse_args(argv)
+    orders = args.orders or (10_000 if args.quick else 100_000)
+    os.environ.setdefault("SEAMLINE_HOME", tempfile.mkdtemp(prefix="seamline-bench-"))
+    configure()
+
+    from bench import figures
+
+    print(f"orders: {orders}")
+    print(f"cores: {os.cpu_count()}")
+    started = time.monotonic()
+    for name, value in figures.run_all(orders):
+        print(f"{name}: {value}", flush=True)
+    print(f"bench_seconds: {time.monotonic() - started:.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""The benchmark figures, each a ratio of two timings taken in this run."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from bench.load import ceiling_load, record_order_pages, seamline_load
+
+
+def _timed(fn, *args, **kwargs):
+    started = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return time.perf_counter() - started, result
+
+
+def fetch_only(sources: list[str]) -> tuple[int, int]:
+    """Walk every page of every stream through the sources' own clients, loading nothing."""
+    from ingest.pipeline import make_source
+
+    records = calls = 0
+    for name in sources:
+        from ingest.http import SyncStats
+
+        stats = SyncStats()
+        for item in make_source(name, stats=stats):
+            records += 1 if isinstance(item, dict) else len(item)
+        calls += sum(s.api_calls for s in stats.resources.values())
+    return records, calls
+
+
+def run_all(orders: int):
+    from flows.dbt import run_dbt
+    from ingest.pipeline import available_sources
+    from ingest.sync import sync_source
+    from sandbox.server import SandboxServer
+    from sandbox.world import World
+    from seamline.database import get_database
+
+    db = get_database()
+    build_s, world = _timed(World, seed=7, scale=orders)
+    yield "world_build_s", f"{build_s:.1f}"
+    sources = list(available_sources())
+    with SandboxServer(world) as server:
+        os.environ.update(server.settings())
+        s = server.settings()
+        tape = record_order_pages(s["SOURCES__WOOCOMMERCE__BASE_URL"], s["SOURCES__WOOCOMMERCE__CONSUMER_KEY"],
+                                  s["SOURCES__WOOCOMMERCE__CONSUMER_SECRET"])
+        pages = [page.content for page in tape]
+        ceiling = ceiling_load(db, pages)
+        ours = seamline_load(db, tape)
+        yield "load_ceiling_s", f"{ceiling:.2f}"
+        yield "load_seamline_s", f"{ours:.2f}"
+        yield "load_ratio", f"{ceiling / ours:.3f}"
+
+        fetch_s, (records, _) = _timed(fetch_only, sources)
+        full_s, results = _timed(lambda: [sync_source(n, full_refresh=True, db=db) for n in sources])
+        failed = [r.source for r in results if not r.ok]
+        if failed:
+            yield "e2e_failed_sources", ",".join(failed)
+        rows = sum(r.rows for r in results)
+        yield "e2e_fetch_only_s", f"{fetch_s:.1f}"
+        yield "e2e_full_sync_s", f"{full_s:.1f}"
+        yield "e2e_ratio", f"{full_s / fetch_s:.2f}"
+        yield "e2e_records_per_s", f"{rows / full_s:.0f}"
+
+        dbt_full_s, _ = _timed(run_dbt, db, "build", "--full-refresh")
+        hours = 0.01 * 60 * 24  # about 1 % of the orders change: the world adds scale/60 days per day
+        changes = world.advance(hours)
+        changed = {vendor: sum(len(ids) for ids in by_resource.values()) for vendor, by_resource in changes.items()}
+        yield "incremental_changed_records", sum(changed.values())
+        incr_s, incr = _timed(lambda: [sync_source(n, db=db) for n in sources])
+        yield "incremental_sync_s", f"{incr_s:.1f}"
+        yield "incremental_ratio", f"{incr_s / full_s:.3f}"
+        worst = 0
+        for result in incr:
+            for run in result.runs:
+                budget = changed.get(result.source, 0) / 100 + 5
+                worst = max(worst, run.api_calls - budget)
+                yield f"incremental_api_calls_{result.source}_{run.resource}", run.api_calls
+        yield "incremental_api_calls_over_budget", f"{max(0.0, worst):.0f}"
+        dbt_incr_s, _ = _timed(run_dbt, db, "build")
+        yield "dbt_full_refresh_s", f"{dbt_full_s:.1f}"
+        yield "dbt_incremental_s", f"{dbt_incr_s:.1f}"
+        yield "dbt_incremental_ratio", f"{dbt_incr_s / dbt_full_s:.3f}"
