@@ -14,6 +14,8 @@ from seamline.database import Database
 # source name -> the module holding its @dlt.source function of the same name
 SOURCE_MODULES = {
     "woocommerce": "ingest.woocommerce",
+    "lightspeed": "ingest.lightspeed",
+    "finale": "ingest.finale",
     "klaviyo": "ingest.klaviyo",
     "xero": "ingest.xero",
 }
