@@ -143,6 +143,29 @@ def _schema_changes(before: dict[str, set[str]], after: dict[str, set[str]], res
     return changes
 
 
+def drop_dependent_views(db: Database, schema: str) -> list[str]:
+    """Views (dbt staging) built on a raw dataset stop dlt from dropping its tables for a full
+    refresh; drop them (the next transform rebuilds them; mart tables are untouched)."""
+    with db.cursor() as cur:
+        cur.execute("""
+            select distinct view_ns.nspname, view_class.relname
+            from pg_depend as dep
+            inner join pg_rewrite as rule on dep.objid = rule.oid
+            inner join pg_class as view_class on rule.ev_class = view_class.oid
+            inner join pg_namespace as view_ns on view_class.relnamespace = view_ns.oid
+            inner join pg_class as raw_table on dep.refobjid = raw_table.oid
+            inner join pg_namespace as raw_ns on raw_table.relnamespace = raw_ns.oid
+            where raw_ns.nspname = %s and view_class.oid <> raw_table.oid and view_ns.nspname <> %s
+        """, (schema, schema))
+        views = [f'"{ns}"."{name}"' for ns, name in cur.fetchall()]
+        for view in views:
+            cur.execute(f"drop view if exists {view} cascade")
+    if views:
+        log.warning("full refresh of %s: dropped %d dependent view(s); the next transform rebuilds them",
+                    schema, len(views))
+    return views
+
+
 def finish_pending(pipeline) -> int:
     """Complete the load packages a crashed run left behind; returns how many there were."""
     pending = len(pipeline.list_extracted_load_packages()) + len(pipeline.list_normalized_load_packages())
@@ -175,6 +198,8 @@ def _run_locked(source: str, db: Database, full_refresh: bool, trigger: str, run
     cursors_before: dict[str, str | None] = {}
     try:
         recovered = finish_pending(pipeline)
+        if full_refresh:
+            drop_dependent_views(db, settings.raw_schema(source))
         cursors_before = {} if full_refresh else _cursors(pipeline, source)
         columns_before = _columns(pipeline)
         dlt_source = make_source(source, stats=stats)

@@ -52,3 +52,17 @@ def test_incremental_build_after_changes_equals_a_full_refresh(database, monkeyp
     gone = changes["orders_deleted"] | {o.id for o in world.woocommerce.orders.values() if o.trashed}
     deleted = {row[0] for row in after_full["marts.fct_orders"] if row[-1]}
     assert deleted == {f"woocommerce:{oid}" for oid in gone}
+
+
+def test_a_full_refresh_sync_after_a_build_drops_and_rebuilds_the_views(database):
+    world = World(seed=62, scale=150, start=START)
+    with serve_world(world):
+        assert sync_source("woocommerce", full_refresh=True, db=database).ok
+        assert run_dbt(database, "build").success
+        # the staging views depend on the raw tables that a full refresh drops
+        result = sync_source("woocommerce", full_refresh=True, db=database)
+    assert result.status == "success", result.message
+    assert run_dbt(database, "build").success
+    with database.cursor() as cur:
+        cur.execute("select count(*) from staging.stg_woocommerce__orders")
+        assert cur.fetchone()[0] == len(world.woocommerce.orders)
