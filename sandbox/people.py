@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from sandbox import draws
+
 FIRST_NAMES = (
     "Olivia", "Jack", "Charlotte", "William", "Amelia", "Noah", "Isla", "Thomas", "Mia", "James",
     "Grace", "Lucas", "Chloe", "Henry", "Ruby", "Oliver", "Zoe", "Leo", "Sophie", "Harrison",
@@ -30,7 +32,7 @@ SUBURBS = (
 DOMAINS = ("gmail.com", "outlook.com", "bigpond.com", "icloud.com", "yahoo.com.au", "optusnet.com.au")
 
 
-@dataclass
+@dataclass(slots=True)
 class Address:
     line1: str
     city: str
@@ -39,7 +41,7 @@ class Address:
     country: str = "AU"
 
 
-@dataclass
+@dataclass(slots=True)
 class Person:
     """The truth about one person; systems hold noisy copies of it."""
 
@@ -56,7 +58,8 @@ def make_person(rng: random.Random, person_id: int) -> Person:
     last = rng.choice(LAST_NAMES)
     local = f"{first}.{last}".lower().replace("'", "")
     email = f"{local}{person_id}@{rng.choice(DOMAINS)}"
-    mobile = "+614" + "".join(str(rng.randrange(10)) for _ in range(8))
+    below = draws.below(rng)  # rng.randrange(n), cheaper (same draws)
+    mobile = "+614" + "".join([str(below(10)) for _ in range(8)])
     return Person(person_id, first, last, email, mobile, random_address(rng))
 
 
@@ -65,38 +68,75 @@ def random_address(rng: random.Random) -> Address:
     return Address(f"{rng.randrange(1, 400)} {rng.choice(STREETS)}", city, postcode)
 
 
-def email_variant(rng: random.Random, email: str) -> str:
-    """How a person types their email into a form: case and stray whitespace."""
+def email_variant_code(rng: random.Random) -> int:
+    """How a person will type their email into a form (see `apply_email_variant`), as a small code."""
     roll = rng.random()
     if roll < 0.15:
+        return 1
+    if roll < 0.22:
+        return 2
+    if roll < 0.30:
+        return 3
+    return 0
+
+
+def apply_email_variant(code: int, email: str) -> str:
+    """The email as typed: case and stray whitespace (code from `email_variant_code`)."""
+    if code == 1:
         local, domain = email.split("@")
         return f"{local.title()}@{domain}"
-    if roll < 0.22:
+    if code == 2:
         return f" {email.upper()} "
-    if roll < 0.30:
+    if code == 3:
         return f"{email} "
     return email
 
 
-def phone_variant(rng: random.Random, mobile: str) -> str:
+def email_variant(rng: random.Random, email: str) -> str:
+    """How a person types their email into a form: case and stray whitespace."""
+    return apply_email_variant(email_variant_code(rng), email)
+
+
+def phone_variant_code(rng: random.Random) -> int:
+    return rng.randrange(4)
+
+
+def apply_phone_variant(code: int, mobile: str) -> str:
     """The same mobile as people write it: 0412 345 678, +61 412 345 678, 0412345678."""
     digits = mobile[3:]  # 4XXXXXXXX
-    style = rng.randrange(4)
-    if style == 0:
+    if code == 0:
         return f"0{digits[:3]} {digits[3:6]} {digits[6:]}"
-    if style == 1:
+    if code == 1:
         return f"+61 {digits[:3]} {digits[3:6]} {digits[6:]}"
-    if style == 2:
+    if code == 2:
         return f"0{digits}"
     return mobile
 
 
-def name_variant(rng: random.Random, first: str) -> str:
-    """Nicknames and the odd typo."""
+def phone_variant(rng: random.Random, mobile: str) -> str:
+    """The same mobile as people write it: 0412 345 678, +61 412 345 678, 0412345678."""
+    return apply_phone_variant(phone_variant_code(rng), mobile)
+
+
+def name_variant_code(rng: random.Random, first: str) -> int:
+    """0: as is, 1: nickname, 2 + i: letters i and i + 1 swapped (see `apply_name_variant`)."""
     roll = rng.random()
     if roll < 0.15 and first in NICKNAMES:
-        return NICKNAMES[first]
+        return 1
     if roll < 0.20 and len(first) > 3:
-        i = rng.randrange(1, len(first) - 1)
+        return 2 + rng.randrange(1, len(first) - 1)
+    return 0
+
+
+def apply_name_variant(code: int, first: str) -> str:
+    if code == 1:
+        return NICKNAMES[first]
+    if code >= 2:
+        i = code - 2
         return first[:i] + first[i + 1] + first[i] + first[i + 2 :]
     return first
+
+
+def name_variant(rng: random.Random, first: str) -> str:
+    """Nicknames and the odd typo."""
+    return apply_name_variant(name_variant_code(rng, first), first)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 import time
@@ -16,6 +17,17 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def _freeze_heap() -> None:
+    """Keep the garbage collector off the world's objects while serving.
+
+    A large world is hundreds of thousands of long-lived objects; every page rendered makes
+    thousands of short-lived dicts, which set off full collections that walk all of them again
+    (a third of the serving time, measured at 100,000 orders). Garbage first, then freeze what is
+    left (the world among it) out of the collector's view until `stop` unfreezes it."""
+    gc.collect()
+    gc.freeze()
 
 
 class SandboxServer:
@@ -39,6 +51,7 @@ class SandboxServer:
         return source_settings(self.world, self.base_url)
 
     def start(self) -> SandboxServer:
+        _freeze_heap()
         self._thread = threading.Thread(target=self._server.run, name="sandbox", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 15
@@ -52,9 +65,14 @@ class SandboxServer:
         self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
+        gc.unfreeze()  # a world no longer served can be collected again
 
     def serve_forever(self) -> None:
-        self._server.run()
+        _freeze_heap()
+        try:
+            self._server.run()
+        finally:
+            gc.unfreeze()
 
     def __enter__(self) -> SandboxServer:
         return self.start()

@@ -117,6 +117,9 @@ class FinaleAPI:
             "SOURCES__FINALE__BASE_URL": f"{base_url}{self.prefix}",
             "SOURCES__FINALE__API_KEY": API_KEY,
             "SOURCES__FINALE__API_SECRET": API_SECRET,
+            # the account's history starts about two years before the world does; a first sync
+            # must reach back that far (Finale filters in 30-day windows with a lower bound)
+            "SOURCES__FINALE__INITIAL_DATE": (self.world.start - timedelta(days=740)).strftime("%Y-%m-%d"),
         }
 
     @property

@@ -39,6 +39,15 @@ CASE = {"kg": 10, "ea": 12, "bunch": 10}
 _SIZE = re.compile(r"\s(\d+(?:\.\d+)?)(kg|g|L|pk)$")
 
 
+_DECIMALS: dict[tuple[int, int, tuple], Decimal] = {}
+
+
+def _shared(value: Decimal) -> Decimal:
+    """One Decimal object per distinct value (and exponent): wholesale lines repeat a few hundred of them."""
+    sign, digits, exponent = value.as_tuple()
+    return _DECIMALS.setdefault((sign, exponent, digits), value)
+
+
 def finale_uom(item: CatalogItem) -> str:
     return UOM[item.unit]
 
@@ -287,7 +296,8 @@ class FinaleStore:
         rng = self.rng
         customers = [p.id for p in self.parties.values() if p.role == "CUSTOMER"]
         skus = rng.sample(sorted(self.products), rng.randint(2, 5))
-        items = [FinOrderItem(sku, Decimal(rng.randint(2, 12)), (self.products[sku].price * Decimal("0.85")).quantize(CENT))
+        items = [FinOrderItem(sku, _shared(Decimal(rng.randint(2, 12))),
+                              _shared((self.products[sku].price * Decimal("0.85")).quantize(CENT)))
                  for sku in skus]
         order = FinOrder(self._new_order_id(), "SALES_ORDER", "ORDER_LOCKED", rng.choice(customers), "100000",
                          when, when + timedelta(days=1), items, when, when)

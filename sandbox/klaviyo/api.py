@@ -16,6 +16,7 @@ import binascii
 import hashlib
 import itertools
 import re
+from array import array
 from bisect import bisect_left, bisect_right
 from datetime import datetime, timezone
 
@@ -24,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.columns import IdIndex
 from sandbox.http import url_with
 from sandbox.klaviyo.render import (
     render_campaign,
@@ -209,6 +211,7 @@ class KlaviyoAPI:
         self.world = world
         self.faults = faults
         self._cache: dict[tuple, object] = {}
+        self._event_ids = IdIndex(lambda idx: self.store.event_id(idx))  # event id -> index, built on first use
         self._error_ids = itertools.count(1)
 
     def settings(self, base_url: str) -> dict[str, str]:
@@ -284,8 +287,8 @@ class KlaviyoAPI:
     def _cached(self, key: tuple, build):
         key = (self.store.version, *key)
         if key not in self._cache:
-            if len(self._cache) > 48:
-                self._cache.clear()
+            if len(self._cache) > 48 or any(k[0] != key[0] for k in self._cache):
+                self._cache.clear()  # one version at a time: a million-event index is not small
             self._cache[key] = build()
         return self._cache[key]
 
@@ -389,8 +392,7 @@ class KlaviyoAPI:
         if endpoint == "profiles":
             return store.profiles_by_id.get(rid)
         if endpoint == "events":
-            index = self._cached(("event_ids",), lambda: {store.event_id(i): i for i in range(store.event_count)})
-            return index.get(rid)
+            return self._event_ids.find(rid, store.event_count)
         pool = {"lists": store.lists, "campaigns": store.campaigns, "metrics": store.metrics}[endpoint]
         return next((r for r in pool if r.id == rid), None)
 
@@ -425,12 +427,7 @@ class KlaviyoAPI:
     def _select_events(self, filters: list, sort: str) -> list[int]:
         store = self.store
 
-        def build_sorted():
-            n = store.event_count
-            order = sorted(range(n), key=lambda i: (store._ev_ts[i], i))
-            return order, [store._ev_ts[i] for i in order]
-
-        order, stamps = self._cached(("events_by_time",), build_sorted)
+        order, stamps = store.events_by_time()
         lo, hi = 0, len(order)
         rest = []
         for op, field, value in filters:
@@ -446,16 +443,18 @@ class KlaviyoAPI:
                     hi = min(hi, bisect_right(stamps, ts))
             else:
                 rest.append((op, field, value))
-        rows = order[lo:hi] if lo < hi else []
+        rows = order[lo:hi] if lo < hi else array("I")
         for _op, field, value in rest:
             if field == "metric_id":
                 wanted = {m.idx for m in store.metrics if m.id == value}
-                rows = [i for i in rows if store._ev_metric[i] in wanted]
+                metric = store._ev_metric
+                rows = array("I", (i for i in rows if metric[i] in wanted))
             else:
                 p = store.profiles_by_id.get(value)
-                rows = [i for i in rows if p is not None and store._ev_profile[i] == p.idx]
+                profile = store._ev_profile
+                rows = array("I", (i for i in rows if p is not None and profile[i] == p.idx))
         if sort.startswith("-"):
-            rows = list(reversed(rows))
+            rows = rows[::-1]
         return rows
 
 
@@ -474,9 +473,11 @@ def _sorted(rows, sort: str, default, keys: dict):
     return sorted(rows, key=lambda r: (key(r), r.id), reverse=sort.startswith("-"))
 
 
+_PROFILE_FIELDS = {"id": "id", "email": "email", "phone_number": "phone", "created": "created", "updated": "updated"}
+
+
 def _profile_field(p, field: str):
-    return {"id": p.id, "email": p.email, "phone_number": p.phone, "external_id": None,
-            "created": p.created, "updated": p.updated}[field]
+    return None if field == "external_id" else getattr(p, _PROFILE_FIELDS[field])
 
 
 def _list_field(x, field: str):

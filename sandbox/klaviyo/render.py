@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sandbox.catalog import CATALOG
+from sandbox.columns import utc_text
 from sandbox.klaviyo.store import (
     CLICKED_EMAIL,
     PLACED_ORDER,
@@ -21,7 +22,7 @@ from sandbox.klaviyo.store import (
     bad_kind,
     from_epoch,
 )
-from sandbox.woocommerce.store import line_amounts, order_totals
+from sandbox.woocommerce.store import line_amounts, totals_of
 
 CATEGORY = {item.sku: item.category for item in CATALOG}
 
@@ -108,7 +109,7 @@ def render_event(store: KlaviyoStore, idx: int, base: str, drift: str | None = N
         }
         if metric_idx == CLICKED_EMAIL:
             props["URL"] = "https://redhillfresh.example/shop?utm_source=klaviyo"
-    attributes = {"timestamp": ts, "event_properties": props, "datetime": iso(from_epoch(ts)),
+    attributes = {"timestamp": ts, "event_properties": props, "datetime": f"{utc_text(ts)}+00:00",
                   "uuid": store.event_uuid(idx)}
     profile_data = {"type": "profile", "id": profile.id}
     if drift == "new_field":
@@ -130,10 +131,11 @@ def render_event(store: KlaviyoStore, idx: int, base: str, drift: str | None = N
 
 
 def _placed_order_properties(order, bad: int) -> dict:
-    totals = order_totals(order)
+    order_lines = order.lines
+    amounts = [line_amounts(order, line) for line in order_lines]
+    totals = totals_of(amounts)
     items = []
-    for line in order.lines:
-        a = line_amounts(order, line)
+    for line, a in zip(order_lines, amounts, strict=True):
         items.append({
             "ProductID": line.product_id, "SKU": line.sku, "ProductName": line.name, "Quantity": line.quantity,
             "ItemPrice": float(line.price), "RowTotal": float(a["total"]), "Categories": [CATEGORY.get(line.sku, "")],
@@ -145,8 +147,8 @@ def _placed_order_properties(order, bad: int) -> dict:
         value = round(value + 13.37, 2)
     return {
         "OrderId": str(order.id), "$event_id": str(order.id), "$value": value,
-        "ItemNames": [line.name for line in order.lines],
-        "Categories": sorted({CATEGORY.get(line.sku, "") for line in order.lines}),
+        "ItemNames": [line.name for line in order_lines],
+        "Categories": sorted({CATEGORY.get(line.sku, "") for line in order_lines}),
         "DiscountCode": order.coupon, "DiscountValue": float(totals["discount"]),
         "Items": items, "Source": "WooCommerce",
     }

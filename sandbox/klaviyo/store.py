@@ -16,9 +16,12 @@ import threading
 import time
 import zlib
 from array import array
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from sandbox import draws
+from sandbox.columns import from_ts, to_ts
 from sandbox.people import Address, Person, email_variant, name_variant
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -171,23 +174,91 @@ class RateLimiter:
             self._windows.clear()
 
 
+class SyncedOrders(Mapping):
+    """`store.orders`: web order id -> the WooOrder as synced (orders WooCommerce deleted later included)."""
+
+    def __init__(self, store: KlaviyoStore):
+        self._k = store
+
+    def _row(self, oid) -> int | None:
+        row = self._k.world.woocommerce.index_of(oid)
+        return row if row is not None and row < self._k._synced else None
+
+    def __getitem__(self, oid):
+        row = self._row(oid)
+        if row is None:
+            raise KeyError(oid)
+        return self._k.world.woocommerce.order_at(row)
+
+    def __contains__(self, oid) -> bool:
+        return self._row(oid) is not None
+
+    def __len__(self) -> int:
+        return self._k._synced
+
+    def __iter__(self):
+        ids = self._k.world.woocommerce._o_id
+        return (ids[i] for i in range(self._k._synced))
+
+
+class PlacedOrderEvents(Mapping):
+    """`store.placed_order_events`: web order id -> the index of its "Placed Order" event, in event order."""
+
+    def __init__(self, store: KlaviyoStore):
+        self._k = store
+
+    def __getitem__(self, oid) -> int:
+        row = self._k.orders._row(oid)
+        if row is None:
+            raise KeyError(oid)
+        return self._k._po_event[row]
+
+    def __contains__(self, oid) -> bool:
+        return self._k.orders._row(oid) is not None
+
+    def __len__(self) -> int:
+        return self._k._synced
+
+    def __iter__(self):
+        k = self._k
+        metric, ref = k._ev_metric, k._ev_ref
+        return (ref[i] for i in range(len(metric)) if metric[i] == PLACED_ORDER)
+
+    def items(self):
+        k = self._k
+        metric, ref = k._ev_metric, k._ev_ref
+        return [(ref[i], i) for i in range(len(metric)) if metric[i] == PLACED_ORDER]
+
+    def values(self):
+        k = self._k
+        metric = k._ev_metric
+        return [i for i in range(len(metric)) if metric[i] == PLACED_ORDER]
+
+
 class KlaviyoStore:
     """State of the Klaviyo account; `advance` changes it the way marketing activity does."""
 
     def __init__(self, world, rng: random.Random):
         self.world = world
         self.rng = rng
+        self._below = draws.below(rng)  # rng.randrange(n), cheaper (same draws)
         self.seed = world.seed
         self.version = 0
         self.rate_limiter = RateLimiter()
         now = world.clock.now()
         woo = world.woocommerce
-        first_seen: dict[int, datetime] = {}
+        first_seen: dict[int, int] = {}  # person -> epoch seconds
         for c in woo.customers.values():
-            first_seen[c.person_id] = min(first_seen.get(c.person_id, c.created), c.created)
-        for o in woo.orders.values():
-            first_seen[o.person_id] = min(first_seen.get(o.person_id, o.created), o.created)
-        self.start = min([now - timedelta(days=60), *first_seen.values()]) - timedelta(days=1)
+            created = to_ts(c.created)
+            first_seen[c.person_id] = min(first_seen.get(c.person_id, created), created)
+        rows = woo.live_rows()
+        o_person, o_created = woo._o_person, woo._o_created
+        for i in rows:
+            pid, created = o_person[i], o_created[i]
+            seen = first_seen.get(pid)
+            if seen is None or created < seen:
+                first_seen[pid] = created
+        self.start = from_ts(min([to_ts(now - timedelta(days=60)), *first_seen.values()])) - timedelta(days=1)
         self.account_created = self.start - timedelta(days=200)
 
         self.metrics: list[KMetric] = []
@@ -204,7 +275,7 @@ class KlaviyoStore:
         self.profiles_by_id: dict[str, KProfile] = {}
         for person in world.people:
             if person.person_id in first_seen:
-                self._new_profile(person, first_seen[person.person_id], "woocommerce", history_until=now)
+                self._new_profile(person, from_ts(first_seen[person.person_id]), "woocommerce", history_until=now)
             elif rng.random() < 0.35:
                 created = self.start + timedelta(seconds=rng.randrange(int((now - self.start).total_seconds()) - 3600))
                 self._new_profile(person, created, "newsletter", history_until=now)
@@ -214,12 +285,17 @@ class KlaviyoStore:
         self._ev_profile = array("I")
         self._ev_ts = array("q")
         self._ev_ref = array("q")  # order id (Placed Order) or campaign index (email events)
-        self.orders: dict[int, object] = {}  # order id -> WooOrder as it was synced (kept after Woo deletes it)
-        self.placed_order_events: dict[int, int] = {}  # order id -> event index
+        self._by_time, self._by_time_ts, self._by_time_count = array("I"), array("q"), 0  # see events_by_time
+        # the web orders synced so far are WooCommerce's first `_synced` rows (kept after Woo deletes them)
+        self._synced = 0
+        self._po_event = array("I")  # WooCommerce order row -> its Placed Order event
+        self.orders = SyncedOrders(self)  # order id -> WooOrder, as synced
+        self.placed_order_events = PlacedOrderEvents(self)  # order id -> event index
         self._orders_per_person: dict[int, int] = {}
-        for order in sorted(woo.orders.values(), key=lambda o: (o.created, o.id)):
-            self._place_order(order)
-        self._last_order_id = max(woo.orders, default=0)
+        rows.sort(key=o_created.__getitem__)  # (created, id): rows are in id order and the sort is stable
+        self._sync_rows(woo.row_count)
+        for i in rows:
+            self._place_order(i)
         self._last_customer_id = max(woo.customers, default=0)
 
         self.campaigns: list[KCampaign] = []
@@ -315,21 +391,47 @@ class KlaviyoStore:
             profile.last_event = ts
         return idx
 
-    def _place_order(self, order) -> int:
-        profile = self.profiles[order.person_id]
+    def _sync_rows(self, rows: int) -> None:
+        """WooCommerce's rows up to `rows` are synced (their events follow via `_place_order`)."""
+        self._po_event.frombytes(bytes(self._po_event.itemsize * (rows - self._synced)))
+        self._synced = rows
+
+    def _place_order(self, row: int) -> int:
+        """The "Placed Order" event of WooCommerce's order in `row`."""
+        woo = self.world.woocommerce
+        person_id = woo._o_person[row]
+        profile = self.profiles[person_id]
         profile.lists |= 1 << WEB_CUSTOMERS
-        count = self._orders_per_person.get(order.person_id, 0) + 1
-        self._orders_per_person[order.person_id] = count
+        count = self._orders_per_person.get(person_id, 0) + 1
+        self._orders_per_person[person_id] = count
         if count >= 3:
             profile.lists |= 1 << VIP
-        self.orders[order.id] = order
-        idx = self._add_event(PLACED_ORDER, profile, epoch(order.created), order.id)
-        self.placed_order_events[order.id] = idx
+        idx = self._add_event(PLACED_ORDER, profile, woo._o_created[row], woo._o_id[row])
+        self._po_event[row] = idx
         return idx
 
     @property
     def event_count(self) -> int:
         return len(self._ev_ts)
+
+    def events_by_time(self) -> tuple[array, array]:
+        """(event indexes in (timestamp, index) order, their timestamps), for the API's time filters.
+
+        Sorted on first use; later events (time only moves forward) are sorted on their own and
+        appended, so a new world version does not sort millions of events again."""
+        ts, done = self._ev_ts, self._by_time_count
+        n = len(ts)
+        if done < n:
+            fresh = range(done, n)
+            if done and min(ts[i] for i in fresh) < self._by_time_ts[-1]:  # a late event: sort everything
+                done, fresh = 0, range(n)
+                self._by_time, self._by_time_ts = array("I"), array("q")
+            # (timestamp, index) packed in one int per event: millions of tuples would not fit
+            packed = sorted([(ts[i] << 32) | i for i in fresh])
+            self._by_time.extend(k & 0xFFFFFFFF for k in packed)
+            self._by_time_ts.extend(k >> 32 for k in packed)
+            self._by_time_count = n
+        return self._by_time, self._by_time_ts
 
     def event(self, idx: int) -> tuple[int, KProfile, int, int]:
         """(metric index, profile, epoch seconds, ref) of one event."""
@@ -363,12 +465,13 @@ class KlaviyoStore:
         send = c.send_time
         limit = epoch(until)
         base = epoch(send)
+        below, random_, expovariate = self._below, rng.random, rng.expovariate
         for p in self.profile_list:
             if p.created > send or not p.emailable(send):
                 continue
-            received = base + rng.randrange(0, 300)
-            opened = received + int(rng.expovariate(1 / 14400)) + 30 if rng.random() < 0.38 else None
-            clicked = opened + rng.randrange(5, 600) if opened is not None and rng.random() < 0.25 else None
+            received = base + below(300)  # rng.randrange(0, 300)
+            opened = received + int(expovariate(1 / 14400)) + 30 if random_() < 0.38 else None
+            clicked = opened + 5 + below(595) if opened is not None and random_() < 0.25 else None  # randrange(5, 600)
             if received <= limit:
                 new.add(self._add_event(RECEIVED_EMAIL, p, received, c.idx))
             if opened is not None and opened <= limit:
@@ -397,18 +500,15 @@ class KlaviyoStore:
                 person = self._person(c.person_id)
                 changed["profiles"].add(self._new_profile(person, c.created, "woocommerce").id)
         self._last_customer_id = max(self._last_customer_id, max(woo.customers, default=0))
-        fresh = []
-        for oid in reversed(woo.orders):
-            if oid <= self._last_order_id:
-                break
-            fresh.append(woo.orders[oid])
-        for order in sorted(fresh, key=lambda o: (o.created, o.id)):
-            if order.person_id not in self.profiles:
-                person = self._person(order.person_id)
-                changed["profiles"].add(self._new_profile(person, order.created, "woocommerce").id)
-            new_events.add(self._place_order(order))
-        if fresh:
-            self._last_order_id = max(self._last_order_id, max(o.id for o in fresh))
+        o_person, o_created, gone = woo._o_person, woo._o_created, woo._o_deleted
+        fresh = [i for i in range(self._synced, woo.row_count) if not gone[i]]
+        fresh.sort(key=o_created.__getitem__)  # (created, id)
+        self._sync_rows(woo.row_count)
+        for i in fresh:
+            if o_person[i] not in self.profiles:
+                person = self._person(o_person[i])
+                changed["profiles"].add(self._new_profile(person, from_ts(o_created[i]), "woocommerce").id)
+            new_events.add(self._place_order(i))
         # customers who moved house: the integration pushes the new address to the profile
         for c in woo.customers.values():
             if t0 < c.modified <= t1 and c.created <= t0:

@@ -21,11 +21,13 @@ from __future__ import annotations
 import bisect
 import math
 import time
+from array import array
 from email.utils import formatdate
 
 from starlette.requests import Request
 from starlette.routing import Route
 
+from sandbox.columns import IdIndex
 from sandbox.http import json_response
 from sandbox.lightspeed.render import (
     apply_drift,
@@ -36,6 +38,7 @@ from sandbox.lightspeed.render import (
     render_register,
     render_sale,
 )
+from sandbox.lightspeed.store import LsSale
 
 ACCESS_TOKEN = "lsxs_pt_seamline_sandbox_5b8e2d71c4"
 MAX_PAGE_SIZE = 200
@@ -80,7 +83,8 @@ class LightspeedAPI:
         self.faults = faults
         self.now = now or (lambda: type(self).time_source())
         self._window = RateWindow(WINDOW_SECONDS, self.now)
-        self._index: dict[tuple, object] = {}  # sorted collections and id maps, per store version
+        self._index: dict[tuple, object] = {}  # sorted collections, per store version
+        self._ids: dict[str, IdIndex] = {}  # UUID -> row, per kind
 
     def settings(self, base_url: str) -> dict[str, str]:
         return {
@@ -141,13 +145,22 @@ class LightspeedAPI:
         return apply_drift(kind, body, self.faults.drift if self.faults else None)
 
     def _sorted(self, kind: str) -> tuple[list, list[int]]:
+        """(records, their versions) in version order; for sales the records are rows (an array)."""
         # every page re-reads the collection: keep it sorted by version, once per store version
         key = (kind, self.store.version)
         if key not in self._index:
-            if len(self._index) > 12:
-                self._index.clear()
-            records = sorted(getattr(self.store, kind).values(), key=lambda r: r.version)
-            self._index[key] = (records, [r.version for r in records])
+            if len(self._index) > 12 or any(k[1] != key[1] for k in self._index):
+                self._index.clear()  # one version at a time
+            if kind == "sales":
+                # (version, row) packed in one int per sale: a million tuples or keys would not fit
+                versions = self.store._s_version
+                packed = sorted([(versions[r] << 32) | r for r in range(len(versions))])
+                rows = array("I", (k & 0xFFFFFFFF for k in packed))
+                del packed
+                self._index[key] = (rows, array("q", (versions[r] for r in rows)))
+            else:
+                records = sorted(getattr(self.store, kind).values(), key=lambda r: r.version)
+                self._index[key] = (records, [r.version for r in records])
         return self._index[key]
 
     # -- handlers ----------------------------------------------------------------------
@@ -171,20 +184,24 @@ class LightspeedAPI:
                 page_size = MAX_PAGE_SIZE
             with_deleted = self.deleted_rows == "always" or q.get("deleted", "").lower() in ("true", "1")
             with self.world.lock:
+                store = self.store
                 records, versions = self._sorted(kind)
-                rows = []
-                for record in records[bisect.bisect_right(versions, after):]:
-                    if before is not None and record.version >= before:
+                rows, picked = [], []
+                sales = kind == "sales"
+                for i in range(bisect.bisect_right(versions, after), len(records)):
+                    if before is not None and versions[i] >= before:
                         break
+                    record = LsSale(store, records[i]) if sales else records[i]
                     if getattr(record, "deleted", None) is not None and not with_deleted:
                         continue
                     rows.append(record)
+                    picked.append(versions[i])
                     if len(rows) >= page_size:
                         break
                 data = [self._render(kind, r) for r in rows]
             if not rows:
                 return json_response({"data": []}, headers=headers)
-            return json_response({"data": data, "version": {"min": rows[0].version, "max": rows[-1].version}},
+            return json_response({"data": data, "version": {"min": picked[0], "max": picked[-1]}},
                                  headers=headers)
 
         return handler
@@ -195,10 +212,12 @@ class LightspeedAPI:
             if refusal is not None:
                 return refusal
             with self.world.lock:
-                key = (kind, "by_id", self.store.version)
-                if key not in self._index:
-                    self._index[key] = {self.store.uid(kind, r.id): r for r in getattr(self.store, kind).values()}
-                record = self._index[key].get(request.path_params["id"])
+                store = self.store
+                if kind not in self._ids:  # record ids are 1, 2, ... per kind: find the row by its UUID
+                    self._ids[kind] = IdIndex(lambda row, kind=kind: store.uid(kind, row + 1))
+                records = getattr(store, kind)
+                row = self._ids[kind].find(request.path_params["id"], len(records))
+                record = None if row is None else records.get(row + 1)
                 if record is not None:
                     return json_response({"data": self._render(kind, record)}, headers=headers)
             return _error("Not Found", f"{kind[:-1] if kind != 'inventory' else kind} not found", 404, headers)

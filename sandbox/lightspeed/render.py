@@ -12,6 +12,7 @@ import zlib
 from datetime import datetime, timezone
 from decimal import Decimal
 
+from sandbox.columns import utc_text
 from sandbox.lightspeed.store import (
     SHOP_TZ,
     LightspeedStore,
@@ -21,7 +22,7 @@ from sandbox.lightspeed.store import (
     LsProduct,
     LsRegister,
     LsSale,
-    sale_totals,
+    totals_of,
 )
 
 PAYMENT_TYPES = {"Cash": (1, 1), "Card": (2, 3)}  # name -> (retailer payment type number, payment_type_id)
@@ -53,9 +54,31 @@ def ts(dt: datetime | None) -> str | None:
     return None if dt is None else dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
+def _utc(epoch: int) -> str:
+    """`ts(from_ts(epoch))`, without making a datetime."""
+    return f"{utc_text(epoch)}+00:00"
+
+
 def num(value: Decimal) -> float | int:
     """A Decimal as the JSON number Lightspeed sends (integers without a fraction)."""
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+_LINE_NUMBERS: dict[tuple, tuple] = {}
+
+
+def _line_numbers(price: Decimal, tax: Decimal, cost: Decimal, quantity: int) -> tuple:
+    """(price, price x quantity, tax, tax x quantity, cost, cost x quantity) as JSON numbers.
+
+    Lines repeat a few hundred (price, tax, cost, quantity) combinations: worked out once each."""
+    key = (price, tax, cost, quantity)
+    numbers = _LINE_NUMBERS.get(key)
+    if numbers is None:
+        if len(_LINE_NUMBERS) > 50_000:
+            _LINE_NUMBERS.clear()
+        numbers = _LINE_NUMBERS[key] = (num(price), num(price * quantity), num(tax), num(tax * quantity),
+                                        num(cost), num(cost * quantity))
+    return numbers
 
 
 def _tax_ids(store: LightspeedStore, gst: bool) -> str:
@@ -135,45 +158,52 @@ def render_inventory(store: LightspeedStore, i: LsInventory) -> dict:
 
 
 def render_sale(store: LightspeedStore, s: LsSale, negative_quantity: bool = False, bad_totals: bool = False) -> dict:
-    totals = sale_totals(s)
+    sale_lines = s.lines
+    totals = totals_of(sale_lines)
     voided = s.status == "VOIDED"
     lines = []
-    for seq, line in enumerate(s.lines):
+    sale_id = s.id
+    for seq, line in enumerate(sale_lines):
         product = store.products[line.product_id]
         quantity = -abs(line.quantity) if negative_quantity and seq == 0 else line.quantity
-        cost = product.supply_price
+        price, price_total, tax, tax_total, cost, cost_total = _line_numbers(line.price, line.tax,
+                                                                              product.supply_price, quantity)
+        tax_id = _tax_ids(store, line.tax != 0)
         lines.append({
-            "id": store.uid("line_items", s.id * 16 + seq), "product_id": store.uid("products", line.product_id),
-            "tax_id": _tax_ids(store, line.tax != 0), "sequence": seq, "quantity": quantity,
-            "price": num(line.price), "price_total": num(line.price * quantity),
-            "tax": num(line.tax), "tax_total": num(line.tax * quantity),
-            "discount": 0, "discount_total": 0, "cost": num(cost), "cost_total": num(cost * quantity),
+            "id": store.uid("line_items", sale_id * 16 + seq), "product_id": store.uid("products", line.product_id),
+            "tax_id": tax_id, "sequence": seq, "quantity": quantity,
+            "price": price, "price_total": price_total,
+            "tax": tax, "tax_total": tax_total,
+            "discount": 0, "discount_total": 0, "cost": cost, "cost_total": cost_total,
             "loyalty_value": 0, "price_set": False, "status": "VOIDED" if voided else "CONFIRMED",
             "is_return": line.quantity < 0, "note": None,
-            "unit_price": num(line.price), "unit_tax": num(line.tax), "unit_discount": 0, "unit_cost": num(cost),
-            "total_price": num(line.price * quantity), "total_tax": num(line.tax * quantity),
-            "total_discount": 0, "total_cost": num(cost * quantity),
-            "tax_components": [{"rate_id": _tax_ids(store, line.tax != 0), "total_tax": num(line.tax * quantity)}],
+            "unit_price": price, "unit_tax": tax, "unit_discount": 0, "unit_cost": cost,
+            "total_price": price_total, "total_tax": tax_total,
+            "total_discount": 0, "total_cost": cost_total,
+            "tax_components": [{"rate_id": tax_id, "total_tax": tax_total}],
         })
     register = store.registers[s.register_id]
     invoice = store.invoice_number(s)
+    sale_payments = s.payments_of(totals["total_incl"], with_dates=False)
+    paid_at = _utc(s.paid_ts)
+    register_uid = store.uid("registers", s.register_id)
     payments = [{
-        "id": store.uid("payments", s.id * 4 + n), "register_id": store.uid("registers", s.register_id),
+        "id": store.uid("payments", sale_id * 4 + n), "register_id": register_uid,
         "retailer_payment_type_id": store.uid("payment_types", PAYMENT_TYPES[p.kind][0]),
         "payment_type_id": PAYMENT_TYPES[p.kind][1], "name": p.kind, "amount": num(p.amount),
-        "payment_date": ts(p.date), "deleted_at": None,
-    } for n, p in enumerate(s.payments)]
-    paid = sum((p.amount for p in s.payments), Decimal(0))
+        "payment_date": paid_at, "deleted_at": None,
+    } for n, p in enumerate(sale_payments)]
+    paid = sum((p.amount for p in sale_payments), Decimal(0))
     total_price = totals["total_price"] + (Decimal("1.00") if bad_totals else 0)
     return {
-        "id": store.uid("sales", s.id), "outlet_id": store.uid("outlets", s.outlet_id),
-        "register_id": store.uid("registers", s.register_id), "user_id": store.uid("users", register.id),
+        "id": store.uid("sales", sale_id), "outlet_id": store.uid("outlets", s.outlet_id),
+        "register_id": register_uid, "user_id": store.uid("users", register.id),
         "customer_id": store.uid("customers", s.customer_id) if s.customer_id else None,
         "invoice_number": invoice, "invoice_sequence": s.invoice_sequence, "receipt_number": invoice, "status": s.status, "state": "voided" if voided else "closed",
-        "note": s.note, "short_code": store.uid("short_codes", s.id)[:6],
+        "note": s.note, "short_code": store.uid("short_codes", sale_id)[:6],
         "return_for": store.uid("sales", s.return_for) if s.return_for else None,
         "total_price": num(total_price), "total_tax": num(totals["total_tax"]), "total_loyalty": 0,
-        "created_at": ts(s.created), "updated_at": ts(s.updated), "sale_date": ts(s.sale_date),
+        "created_at": _utc(s.created_ts), "updated_at": _utc(s.updated_ts), "sale_date": _utc(s.sale_date_ts),
         "deleted_at": ts(s.deleted), "version": s.version, "source": "USER", "source_id": None,
         "line_items": lines, "payments": payments, "adjustments": [],
         "taxes": [{"id": _tax_ids(store, True), "amount": num(totals["total_tax"])}] if totals["total_tax"] else [],

@@ -3,7 +3,10 @@ inventory and sales.
 
 Every record carries one `version` from a single counter for the whole retailer, bumped on every
 create, update and delete, in the order the changes happened (the API pages by it). Records are
-compact and rendered to JSON only on request. Ids are UUIDs derived from (seed, kind, number).
+compact and rendered to JSON only on request: sales and their lines are columns of machine ints
+(sandbox/columns.py) seen through `LsSale` views, with prices as indexes into a small table of
+shared Decimals and payments worked out from the total; the other records are objects. Ids are
+UUIDs derived from (seed, kind, number).
 """
 
 from __future__ import annotations
@@ -11,14 +14,17 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-import uuid
+from array import array
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from sandbox import draws
 from sandbox.catalog import CATALOG, CatalogItem
+from sandbox.columns import NO_TIME, View, code_column, from_ts, int_column, time_column, to_ts
 from sandbox.people import Address, Person, email_variant, name_variant, phone_variant, random_address
 
 CENT = Decimal("0.01")
@@ -130,30 +136,178 @@ class LsPayment:
     date: datetime
 
 
-@dataclass(slots=True)
-class LsSale:
-    id: int
-    outlet_id: int
-    register_id: int
-    customer_id: int | None
-    invoice_sequence: int
-    status: str  # CLOSED | VOIDED
-    sale_date: datetime
-    created: datetime
-    updated: datetime
-    lines: list[LsLine]
-    payments: list[LsPayment]
-    return_for: int | None = None
-    note: str = ""
-    deleted: datetime | None = None
-    version: int = 0
+SALE_STATUSES = ("CLOSED", "VOIDED")
+SALE_NOTES = ("", "Voided at the counter", "Refund: produce not fresh")
+_CASH, _CARD, _SPLIT = range(3)  # how a sale was paid
+_PAYMENT_KINDS = ("Cash", "Card")
+
+
+class LsSale(View):
+    """A sale (or return), read from (and written to) the store's sale columns; id = row + 1.
+
+    Lines live in the store's line columns; payments are worked out from the sale's total and
+    how it was paid (cash, card, or half cash and the rest by card) when asked for."""
+
+    __slots__ = ()
+
+    outlet_id = int_column("_s_outlet", writable=False)
+    register_id = int_column("_s_register", writable=False)
+    invoice_sequence = int_column("_s_seq", writable=False)
+    status = code_column("_s_status", SALE_STATUSES)  # CLOSED | VOIDED
+    note = code_column("_s_note", SALE_NOTES)
+    sale_date = time_column("_s_date")
+    created = time_column("_s_created")
+    updated = time_column("_s_updated")
+    version = int_column("_s_version")
+    # times as epoch seconds: what the renderer formats
+    sale_date_ts = int_column("_s_date", writable=False)
+    created_ts = int_column("_s_created", writable=False)
+    updated_ts = int_column("_s_updated", writable=False)
+
+    @property
+    def id(self) -> int:
+        return self._i + 1
+
+    @property
+    def customer_id(self) -> int | None:
+        return self._s._s_customer[self._i] or None
+
+    @property
+    def return_for(self) -> int | None:
+        return self._s._s_return_for[self._i] or None
+
+    @property
+    def deleted(self) -> datetime | None:
+        return self._s._s_deleted.get(self._i)
+
+    @deleted.setter
+    def deleted(self, value: datetime | None) -> None:
+        if value is None:
+            self._s._s_deleted.pop(self._i, None)
+        else:
+            self._s._s_deleted[self._i] = value
+
+    @property
+    def lines(self) -> list[LsLine]:
+        s = self._s
+        first = s._s_line[self._i]
+        end = first + s._s_nlines[self._i]
+        parts = s._parts_list
+        return [LsLine(product_id, quantity, *parts[k])
+                for product_id, quantity, k in zip(s._l_product[first:end], s._l_qty[first:end],
+                                                   s._l_parts[first:end], strict=True)]
+
+    @property
+    def payments(self) -> list[LsPayment]:
+        return self.payments_of(sale_totals(self)["total_incl"])
+
+    def payments_of(self, total_incl: Decimal, with_dates: bool = True) -> list[LsPayment]:
+        """`payments`, given the sale's inclusive total (dates None unless `with_dates`: see `paid_ts`)."""
+        s = self._s
+        return _payments(total_incl, s._s_pay[self._i], from_ts(self.paid_ts) if with_dates else None)
+
+    @property
+    def paid_ts(self) -> int:
+        """When the sale was paid (every payment at once), in epoch seconds."""
+        return self._s._s_created[self._i] + self._s._s_pay_delay[self._i]
+
+
+def _payments(total: Decimal, how: int, at: datetime) -> list[LsPayment]:
+    if how == _SPLIT:
+        cash = Decimal(int(total / 2))
+        return [LsPayment("Cash", cash, at), LsPayment("Card", total - cash, at)]
+    return [LsPayment(_PAYMENT_KINDS[how], total, at)]
+
+
+class SaleMap(Mapping):
+    """`store.sales`: sale id -> LsSale, in id order."""
+
+    def __init__(self, store: LightspeedStore):
+        self._s = store
+
+    def __len__(self) -> int:
+        return len(self._s._s_created)
+
+    def __getitem__(self, sale_id) -> LsSale:
+        if not isinstance(sale_id, int) or not 1 <= sale_id <= len(self):
+            raise KeyError(sale_id)
+        return LsSale(self._s, sale_id - 1)
+
+    def __contains__(self, sale_id) -> bool:
+        return isinstance(sale_id, int) and 1 <= sale_id <= len(self)
+
+    def __iter__(self):
+        return iter(range(1, len(self) + 1))
+
+    def __reversed__(self):
+        return iter(range(len(self), 0, -1))
+
+    def values(self):
+        return _SaleValues(self._s)
+
+
+class _SaleValues:
+    def __init__(self, store: LightspeedStore):
+        self._s = store
+
+    def __len__(self) -> int:
+        return len(self._s._s_created)
+
+    def __iter__(self):
+        s = self._s
+        return (LsSale(s, i) for i in range(len(self)))
+
+    def __reversed__(self):
+        s = self._s
+        return (LsSale(s, i) for i in range(len(self) - 1, -1, -1))
 
 
 def sale_totals(sale: LsSale) -> dict[str, Decimal]:
     """Lightspeed's arithmetic: total_price is tax-exclusive, total_tax apart; inclusive = their sum."""
-    price = sum((line.price * line.quantity for line in sale.lines), Decimal(0)).quantize(Q5)
-    tax = sum((line.tax * line.quantity for line in sale.lines), Decimal(0)).quantize(Q5)
+    return totals_of(sale.lines)
+
+
+def totals_of(lines: list[LsLine]) -> dict[str, Decimal]:
+    """`sale_totals` of a sale with these lines."""
+    price = sum((line.price * line.quantity for line in lines), Decimal(0)).quantize(Q5)
+    tax = sum((line.tax * line.quantity for line in lines), Decimal(0)).quantize(Q5)
     return {"total_price": price, "total_tax": tax, "total_incl": price + tax}
+
+
+_FEW = frozenset(("outlets", "registers", "users", "taxes", "payment_types", "products", "product_types",
+                  "variant_attributes", "customer_groups", "inventory"))
+
+
+def _uuid4(text: str) -> str:
+    """`str(uuid.UUID(bytes=md5(text), version=4))`, without building a UUID object."""
+    d = bytearray(hashlib.md5(text.encode()).digest())
+    d[6] = (d[6] & 0x0F) | 0x40  # version 4
+    d[8] = (d[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = d.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_OFFSETS: dict[int, int] = {}
+_WALL_OFFSETS: dict[tuple[int, int], int] = {}
+
+
+def _offset_at(ts: int) -> int:
+    """Melbourne's UTC offset (seconds) at epoch second `ts` (offsets change on the hour)."""
+    hour = ts // 3600
+    offset = _OFFSETS.get(hour)
+    if offset is None:
+        offset = _OFFSETS[hour] = int(datetime.fromtimestamp(hour * 3600, SHOP_TZ).utcoffset().total_seconds())
+    return offset
+
+
+def _wall_offset(day: int, hour: int) -> int:
+    """Melbourne's UTC offset at local wall time `hour`:00 of local day `day` (days since 1970-01-01)."""
+    key = (day, hour)
+    offset = _WALL_OFFSETS.get(key)
+    if offset is None:
+        wall = datetime(1970, 1, 1, tzinfo=SHOP_TZ) + timedelta(days=day, hours=hour)  # wall-clock arithmetic
+        offset = _WALL_OFFSETS[key] = int(wall.utcoffset().total_seconds())
+    return offset
 
 
 def shop_name(item: CatalogItem) -> str:
@@ -179,23 +333,49 @@ class LightspeedStore:
     def __init__(self, world, rng: random.Random, n_sales: int, history_days: int = 60):
         self.world = world
         self.rng = rng
+        self._below = draws.below(rng)  # rng.randrange(n), cheaper (same draws)
         self.seed = world.seed
         self.history_days = history_days
         self.n_sales_seed = n_sales
         self._ids: dict[str, int] = {}
+        self._uid_cache: dict[tuple[str, int], str] = {}
         self._version = 9_000_000 + rng.randrange(1_000_000)  # the retailer's global counter
         self.outlets: dict[int, LsOutlet] = {}
         self.registers: dict[int, LsRegister] = {}
         self.products: dict[int, LsProduct] = {}
         self.customers: dict[int, LsCustomer] = {}
         self.inventory: dict[int, LsInventory] = {}
-        self.sales: dict[int, LsSale] = {}
+        # sales: columns, one slot per sale (id = slot + 1); lines: one slot per line
+        self._s_outlet = array("B")
+        self._s_register = array("B")
+        self._s_customer = array("I")  # 0: no customer
+        self._s_seq = array("I")  # invoice_sequence
+        self._s_status = array("B")  # index into SALE_STATUSES
+        self._s_note = array("B")  # index into SALE_NOTES
+        self._s_date = array("q")  # epoch seconds
+        self._s_created = array("q")
+        self._s_updated = array("q")
+        self._s_return_for = array("I")  # 0: not a return
+        self._s_version = array("q")
+        self._s_pay = array("B")  # _CASH | _CARD | _SPLIT
+        self._s_pay_delay = array("B")  # seconds from the sale to its payments
+        self._s_line = array("I")  # first line slot
+        self._s_nlines = array("B")
+        self._s_deleted: dict[int, datetime] = {}  # row -> deleted_at (sales are voided, not deleted)
+        self._l_product = array("B")
+        self._l_qty = array("b")  # negative on a return
+        self._l_parts = array("H")  # index into _parts_list: (unit price excl., unit tax)
+        self.sales = SaleMap(self)
         self._inv_index: dict[tuple[int, int], LsInventory] = {}
-        self._recent: deque[LsSale] = deque(maxlen=300)  # the newest sales: returns and voids pick from them
+        self._outlet_registers: dict[int, list[LsRegister]] = {}
+        self._recent: deque[int] = deque(maxlen=300)  # rows of the newest sales: returns and voids pick from them
         self._live_customers: list[LsCustomer] | None = None
         self._live_products: list[LsProduct] | None = None
-        self._parts: dict[tuple[int, Decimal], tuple[Decimal, Decimal]] = {}
+        self._parts: dict[tuple[int, Decimal], int] = {}  # (product id, shelf price) -> index into _parts_list
+        self._parts_list: list[tuple[Decimal, Decimal]] = []
         self._pending: dict[tuple[str, int], object] = {}
+        self._seeding = True  # while True, changes are not queued for versions (all records get one)
+        self._seed_touches: dict[tuple[str, int], int] = {}  # while seeding: (kind, id) -> latest change
         # bad_data fault targets (rendered wrong only while the fault is on), as API ids
         self.bad_data: dict[str, set[str]] = {"customers_missing_email": set(), "sales_negative_quantity": set(),
                                               "sales_bad_totals": set()}
@@ -207,14 +387,21 @@ class LightspeedStore:
         self._seed_customers(start, now)
         self._seed_inventory(start)
         span = history_days * 86400
-        times = sorted(self._shop_time(start + timedelta(seconds=rng.randrange(span))) for _ in range(n_sales))
+        t_start, t_now = to_ts(start), to_ts(now)
+        below, shop_time = self._below, self._shop_time_ts
+        times = sorted([shop_time(t_start + below(span)) for _ in range(n_sales)])
         for t in times:
-            if t >= now:
+            if t >= t_now:
                 continue
-            if self.sales and rng.random() < 0.02:
+            if self._s_created and rng.random() < 0.02:
                 self._add_return(t)
             else:
-                self._add_sale(t, self._pick_outlet(), void_before=now)
+                self._add_sale(t, self._pick_outlet(), void_before=t_now)
+        for (kind, rid), when in self._seed_touches.items():
+            record = getattr(self, kind)[rid]
+            record.updated = max(record.updated, from_ts(when))
+        self._seeding = False
+        del self._seed_touches
         self._pick_bad_data()
         self._assign_versions(initial=True)
 
@@ -225,8 +412,13 @@ class LightspeedStore:
 
     def uid(self, kind: str, n: int) -> str:
         """The UUID the API shows for record `n` of `kind` (stable for a seed)."""
-        digest = hashlib.md5(f"{self.seed}:lightspeed:{kind}:{n}".encode()).digest()
-        return str(uuid.UUID(bytes=digest, version=4))
+        if kind in _FEW:  # a few dozen of these, asked for on every sale: remember them
+            key = (kind, n)
+            text = self._uid_cache.get(key)
+            if text is None:
+                text = self._uid_cache[key] = _uuid4(f"{self.seed}:lightspeed:{kind}:{n}")
+            return text
+        return _uuid4(f"{self.seed}:lightspeed:{kind}:{n}")
 
     @property
     def version(self) -> int:
@@ -238,12 +430,42 @@ class LightspeedStore:
             record.updated = when
         self._pending[(kind, record.id)] = record
 
+    def _touch_at(self, kind: str, record, when: int) -> None:
+        """`_touch` at epoch seconds; while seeding, only the latest time per record is kept (applied after)."""
+        if self._seeding:
+            key = (kind, record.id)
+            if when > self._seed_touches.get(key, NO_TIME):
+                self._seed_touches[key] = when
+        else:
+            self._touch(kind, record, from_ts(when))
+
+    def _touch_sale(self, row: int, when: int) -> None:
+        if when > self._s_updated[row]:
+            self._s_updated[row] = when
+        if not self._seeding:
+            self._pending[("sales", row + 1)] = LsSale(self, row)
+
     def _assign_versions(self, initial: bool = False) -> None:
         """Give every changed record a new global version, in the order the changes happened."""
         if initial:
-            pending = [(kind, r) for kind in KINDS for r in getattr(self, kind).values()]
-        else:
-            pending = [(kind, r) for (kind, _), r in self._pending.items()]
+            # (updated, kind, id) packed in one int per record: a million tuples would not fit
+            keys = [(to_ts(r.updated) << 40) | (k << 32) | r.id
+                    for k, kind in enumerate(KINDS) if kind != "sales" for r in getattr(self, kind).values()]
+            sales = KINDS.index("sales")
+            updated = self._s_updated
+            keys.extend((updated[row] << 40) | (sales << 32) | (row + 1) for row in range(len(updated)))
+            keys.sort()
+            below = self._below
+            for key in keys:
+                self._version += 1 + below(9)  # rng.randint(1, 9): shared with every other resource: gaps
+                kind, rid = (key >> 32) & 0xFF, key & 0xFFFFFFFF
+                if kind == sales:
+                    self._s_version[rid - 1] = self._version
+                else:
+                    getattr(self, KINDS[kind])[rid].version = self._version
+            self._pending = {}
+            return
+        pending = [(kind, r) for (kind, _), r in self._pending.items()]
         pending.sort(key=lambda kr: (kr[1].updated, KINDS.index(kr[0]), kr[1].id))
         for _, record in pending:
             self._version += self.rng.randint(1, 9)  # shared with every other resource: gaps
@@ -312,20 +534,25 @@ class LightspeedStore:
                 self.inventory[iid] = inv
                 self._inv_index[(oid, pid)] = inv
 
-    def _price_parts(self, product: LsProduct) -> tuple[Decimal, Decimal]:
-        """(unit price tax-exclusive, unit tax) at the current shelf price, shared between lines."""
+    def _price_parts(self, product: LsProduct) -> int:
+        """The index in `_parts_list` of (unit price tax-exclusive, unit tax) at the current shelf price."""
         key = (product.id, product.price_incl)
-        parts = self._parts.get(key)
-        if parts is None:
+        k = self._parts.get(key)
+        if k is None:
             price = product.price_excl
-            parts = self._parts[key] = (price, product.price_incl - price)
-        return parts
+            k = self._parts[key] = len(self._parts_list)
+            self._parts_list.append((price, product.price_incl - price))
+        return k
 
     def invoice_number(self, sale: LsSale) -> str:
         return f"{self.registers[sale.register_id].prefix}{sale.invoice_sequence}"
 
     def _registers_of(self, outlet_id: int) -> list[LsRegister]:
-        return [r for r in self.registers.values() if r.outlet_id == outlet_id]
+        registers = self._outlet_registers.get(outlet_id)
+        if registers is None:  # registers never move or close
+            registers = self._outlet_registers[outlet_id] = [r for r in self.registers.values()
+                                                             if r.outlet_id == outlet_id]
+        return registers
 
     def _shop_time(self, t: datetime) -> datetime:
         """Move a moment into shop hours (08:00-18:00 in Melbourne), same local day."""
@@ -334,6 +561,15 @@ class LightspeedStore:
             return t
         hour = 8 + (local.hour % 10)
         return local.replace(hour=hour).astimezone(t.tzinfo)
+
+    def _shop_time_ts(self, ts: int) -> int:
+        """`_shop_time` on epoch seconds, with the Melbourne offsets looked up once per hour."""
+        local = ts + _offset_at(ts)
+        hour = local // 3600 % 24
+        if 8 <= hour < 18:
+            return ts
+        new_hour = 8 + hour % 10
+        return local + (new_hour - hour) * 3600 - _wall_offset(local // 86400, new_hour)
 
     def _pick_outlet(self) -> int:
         roll = self.rng.uniform(0, 100)
@@ -354,101 +590,118 @@ class LightspeedStore:
             self._live_products = [p for p in self.products.values() if p.deleted is None]
         return self._live_products
 
-    def _add_sale(self, when: datetime, outlet_id: int, void_before: datetime | None = None) -> LsSale:
-        rng = self.rng
-        register = rng.choice(self._registers_of(outlet_id))
+    def _add_sale(self, when: int, outlet_id: int, void_before: int | None = None) -> int:
+        """Ring up a sale at `when` (epoch seconds); returns its row.
+
+        Draws as `rng.choice`, `rng.randint` and `rng.sample` would, spelled with `below`
+        (sandbox/draws.py): this runs once per sale."""
+        rng, below = self.rng, self._below
+        registers = self._registers_of(outlet_id)
+        register = registers[below(len(registers))]  # rng.choice
         products = self._products_live()
-        lines = []
-        for product in rng.sample(products, min(len(products), rng.randint(1, 6))):
-            price, tax = self._price_parts(product)
-            lines.append(LsLine(product.id, rng.randint(1, 3), price, tax))
+        first = len(self._l_qty)
+        chosen = draws.sample(below, products, min(len(products), 1 + below(6)))  # randint(1, 6)
+        for product in chosen:
+            k = self._price_parts(product)
+            quantity = 1 + below(3)  # randint(1, 3)
+            self._l_product.append(product.id)
+            self._l_qty.append(quantity)
+            self._l_parts.append(k)
         customer = None
         if rng.random() < 0.35:
             pool = self._customers_live()
             if pool:
-                customer = rng.choice(pool)
+                customer = pool[below(len(pool))]  # rng.choice
         register.invoice_sequence += 1
-        sale = LsSale(
-            id=self._next("sales"), outlet_id=outlet_id, register_id=register.id,
-            customer_id=customer.id if customer else None, invoice_sequence=register.invoice_sequence,
-            status="CLOSED", sale_date=when, created=when, updated=when, lines=lines, payments=[],
-        )
-        sale.payments = self._payments(sale_totals(sale)["total_incl"], when)
-        self.sales[sale.id] = sale
-        self._recent.append(sale)
-        self._touch("sales", sale, when)
-        self._touch("registers", register, when)  # its invoice_sequence moved on
-        self._stock_out(sale, when)
+        row = self._new_sale(outlet_id, register, customer.id if customer else 0, when, first, len(chosen), 0, 0, None)
+        self._stock_out(row, when)
         if void_before is not None and rng.random() < 0.03:
-            voided = min(when + timedelta(minutes=rng.randrange(1, 90)), void_before - timedelta(seconds=1))
-            self._void(sale, max(voided, when))
-        return sale
+            voided = min(when + 60 * (1 + below(89)), void_before - 1)  # randrange(1, 90) minutes
+            self._void(row, max(voided, when))
+        return row
 
-    def _payments(self, total: Decimal, when: datetime, kind: str | None = None) -> list[LsPayment]:
+    def _new_sale(self, outlet_id: int, register: LsRegister, customer_id: int, when: int, first_line: int,
+                  n_lines: int, return_for: int, note: int, pay_kind: str | None) -> int:
+        """Store a sale whose lines are already in the line columns; returns its row."""
+        row = self._next("sales") - 1
+        assert row == len(self._s_created)
+        self._s_outlet.append(outlet_id)
+        self._s_register.append(register.id)
+        self._s_customer.append(customer_id)
+        self._s_seq.append(register.invoice_sequence)
+        self._s_status.append(0)  # CLOSED
+        self._s_note.append(note)
+        self._s_date.append(when)
+        self._s_created.append(when)
+        self._s_updated.append(when)
+        self._s_return_for.append(return_for)
+        self._s_version.append(0)
+        self._s_line.append(first_line)
+        self._s_nlines.append(n_lines)
+        # payments: `_payments(total, when, kind)` as it was, kept as how and when
+        delay = 5 + self._below(85)  # rng.randrange(5, 90)
+        roll = self.rng.random()
+        if pay_kind is None and roll < 0.1 and sale_totals(LsSale(self, row))["total_incl"] > 10:
+            how = _SPLIT
+        else:
+            how = _PAYMENT_KINDS.index(pay_kind or ("Cash" if roll < 0.4 else "Card"))
+        self._s_pay.append(how)
+        self._s_pay_delay.append(delay)
+        self._recent.append(row)
+        self._touch_sale(row, when)
+        self._touch_at("registers", register, when)  # its invoice_sequence moved on
+        return row
+
+    def _void(self, row: int, when: int) -> None:
+        self._s_status[row] = 1  # VOIDED
+        self._s_note[row] = 1  # "Voided at the counter"
+        self._touch_sale(row, when)
+        self._stock_in(row, when)
+
+    def _add_return(self, when: int) -> int | None:
         rng = self.rng
-        at = when + timedelta(seconds=rng.randrange(5, 90))
-        roll = rng.random()
-        if kind is None and roll < 0.1 and total > 10:
-            cash = Decimal(int(total / 2))
-            return [LsPayment("Cash", cash, at), LsPayment("Card", total - cash, at)]
-        kind = kind or ("Cash" if roll < 0.4 else "Card")
-        return [LsPayment(kind, total, at)]
-
-    def _void(self, sale: LsSale, when: datetime) -> None:
-        sale.status = "VOIDED"
-        sale.note = "Voided at the counter"
-        self._touch("sales", sale, when)
-        self._stock_in(sale, when)
-
-    def _add_return(self, when: datetime) -> LsSale | None:
-        rng = self.rng
-        candidates = [s for s in self._recent if s.status == "CLOSED" and s.return_for is None and s.sale_date < when]
+        status, return_for, sale_date = self._s_status, self._s_return_for, self._s_date
+        candidates = [r for r in self._recent if status[r] == 0 and not return_for[r] and sale_date[r] < when]
         if not candidates:
             return None
-        original = rng.choice(candidates)
+        original = LsSale(self, rng.choice(candidates))
         back = rng.choice(original.lines)
         register = rng.choice(self._registers_of(original.outlet_id))
         register.invoice_sequence += 1
-        line = LsLine(back.product_id, -back.quantity, back.price, back.tax)
-        sale = LsSale(
-            id=self._next("sales"), outlet_id=original.outlet_id, register_id=register.id,
-            customer_id=original.customer_id, invoice_sequence=register.invoice_sequence,
-            status="CLOSED", sale_date=when, created=when, updated=when, lines=[line], payments=[],
-            return_for=original.id, note="Refund: produce not fresh",
-        )
-        sale.payments = self._payments(sale_totals(sale)["total_incl"], when, kind=original.payments[0].kind)
-        self.sales[sale.id] = sale
-        self._recent.append(sale)
-        self._touch("sales", sale, when)
-        self._touch("registers", register, when)  # its invoice_sequence moved on
-        self._stock_out(sale, when)  # a negative quantity puts stock back
-        return sale
+        first = len(self._l_qty)
+        k = self._l_parts[self._s_line[original._i] + original.lines.index(back)]
+        self._l_product.append(back.product_id)
+        self._l_qty.append(-back.quantity)
+        self._l_parts.append(k)
+        row = self._new_sale(original.outlet_id, register, self._s_customer[original._i], when, first, 1,
+                             original.id, 2, original.payments[0].kind)  # note: "Refund: produce not fresh"
+        self._stock_out(row, when)  # a negative quantity puts stock back
+        return row
 
-    def _stock_out(self, sale: LsSale, when: datetime) -> None:
-        for line in sale.lines:
-            inv = self._inv_index.get((sale.outlet_id, line.product_id))
+    def _stock_out(self, row: int, when: int, sign: int = 1) -> None:
+        outlet = self._s_outlet[row]
+        first = self._s_line[row]
+        for n in range(self._s_nlines[row]):
+            inv = self._inv_index.get((outlet, self._l_product[first + n]))
             if inv is not None:
-                inv.level -= line.quantity
-                self._touch("inventory", inv, when)
+                inv.level -= sign * self._l_qty[first + n]
+                self._touch_at("inventory", inv, when)
 
-    def _stock_in(self, sale: LsSale, when: datetime) -> None:
-        for line in sale.lines:
-            inv = self._inv_index.get((sale.outlet_id, line.product_id))
-            if inv is not None:
-                inv.level += line.quantity
-                self._touch("inventory", inv, when)
+    def _stock_in(self, row: int, when: int) -> None:
+        self._stock_out(row, when, sign=-1)
 
     def _pick_bad_data(self) -> None:
         rng = self.rng
         with_email = [c for c in self.customers.values() if c.email]
         for c in rng.sample(with_email, min(3, len(with_email))):
             self.bad_data["customers_missing_email"].add(self.uid("customers", c.id))
-        plain = [s for s in self.sales.values() if s.return_for is None and s.status == "CLOSED"]
+        status, return_for = self._s_status, self._s_return_for
+        plain = [r for r in range(len(status)) if not return_for[r] and status[r] == 0]
         picked = rng.sample(plain, min(6, len(plain)))
-        for s in picked[:3]:
-            self.bad_data["sales_negative_quantity"].add(self.uid("sales", s.id))
-        for s in picked[3:]:
-            self.bad_data["sales_bad_totals"].add(self.uid("sales", s.id))
+        for r in picked[:3]:
+            self.bad_data["sales_negative_quantity"].add(self.uid("sales", r + 1))
+        for r in picked[3:]:
+            self.bad_data["sales_bad_totals"].add(self.uid("sales", r + 1))
 
     # -- time moves ------------------------------------------------------------------
     def advance(self, t0: datetime, t1: datetime, hours: float) -> dict[str, set[str]]:
@@ -471,14 +724,15 @@ class LightspeedStore:
         per_hour = max(1.0, self.n_sales_seed / (self.history_days * 24))
         for oid in self.outlets:  # new sales in both shops
             for _ in range(count(per_hour * hours / 2) if hours < 2 else max(1, count(per_hour * hours / 2))):
-                self._add_sale(when(), oid)
+                self._add_sale(to_ts(when()), oid)
         if rng.random() < 0.7 * min(1.0, hours / 6):
-            self._add_return(when())
-        recent = [s for s in self._recent if s.status == "CLOSED" and s.return_for is None
-                  and s.sale_date >= t0 - timedelta(days=1)]
+            self._add_return(to_ts(when()))
+        status, return_for, sale_date = self._s_status, self._s_return_for, self._s_date
+        since = to_ts(t0) - 86400
+        recent = [r for r in self._recent if status[r] == 0 and not return_for[r] and sale_date[r] >= since]
         if recent and chance():  # a mistake found and voided
-            sale = rng.choice(recent)
-            self._void(sale, min(t1, max(when(), sale.sale_date + timedelta(seconds=1))))
+            row = rng.choice(recent)
+            self._void(row, min(to_ts(t1), max(to_ts(when()), sale_date[row] + 1)))
         # web customers walk into a shop and sign up there too
         have = {c.person_id for c in self.customers.values()}
         web = [p for p in self.world.people if p.person_id not in have]

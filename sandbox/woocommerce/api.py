@@ -10,14 +10,18 @@ customers with no modified filter at all.
 from __future__ import annotations
 
 import math
+from array import array
+from bisect import bisect_left, bisect_right
 from datetime import datetime, timezone
 
 from starlette.requests import Request
 from starlette.routing import Route
 
+from sandbox.columns import NO_TIME
 from sandbox.http import basic_auth, int_param, json_response, url_with
 from sandbox.woocommerce.faults import HostRateLimit, apply_bad_data, apply_drift
 from sandbox.woocommerce.render import STORE_TZ, render_customer, render_order, render_product
+from sandbox.woocommerce.store import ORDER_STATUSES as STORED_STATUSES
 
 CONSUMER_KEY = "ck_seamline_sandbox_0f3a9c"
 CONSUMER_SECRET = "cs_seamline_sandbox_7d21e4b8"
@@ -104,7 +108,7 @@ class WooCommerceAPI:
             return _error("rest_invalid_param", "Invalid parameter(s): page", 400)
         with self.world.lock:
             try:
-                records = self._filtered(key, build)
+                records = build() if key is None else self._filtered(key, build)
             except ValueError as exc:
                 return _error("rest_invalid_param", f"Invalid parameter(s): {exc}", 400)
             total = len(records)
@@ -129,8 +133,8 @@ class WooCommerceAPI:
         # paging re-runs the same query once per page: keep the result per world version
         key = (self.store.version, *key)
         if key not in self._cache:
-            if len(self._cache) > 32:
-                self._cache.clear()
+            if len(self._cache) > 32 or any(k[0] != key[0] for k in self._cache):
+                self._cache.clear()  # one version at a time
             self._cache[key] = build()
         return self._cache[key]
 
@@ -163,26 +167,68 @@ class WooCommerceAPI:
         if not statuses <= ORDER_STATUSES | {"any"}:
             return _error("rest_invalid_param", "Invalid parameter(s): status", 400)
 
-        def build():
-            bounds = self._date_filters(request)
-            rows = []
-            for o in self.store.orders.values():
-                status = "trash" if o.trashed else o.status
-                if "any" in statuses:
-                    if status == "trash":
-                        continue
-                elif status not in statuses:
-                    continue
-                if not _in_bounds(o.created, o.modified, bounds):
-                    continue
-                rows.append(o)
-            return self._sort(rows, request, "date", {
-                "date": lambda o: (o.created, o.id), "id": lambda o: o.id,
-                "modified": lambda o: (o.modified, o.id), "include": lambda o: o.id,
-            })
+        def select():
+            return self._order_rows(statuses, self._date_filters(request), request)
 
-        key = ("orders", tuple(sorted((k, v) for k, v in q.items() if k not in ("page", "per_page"))))
-        return self._page(request, key, build, self._render_order)
+        store = self.store
+        # not cached per query: keyset walks send a new modified_after on every page
+        return self._page(request, None, select, lambda row: self._render_order(store.order_at(row)))
+
+    def _order_rows(self, statuses: set[str], bounds: dict, request: Request) -> array:
+        """Rows of the orders a listing shows, in its order.
+
+        Per world version and status filter, the matching rows are kept sorted by the listing's
+        date (ties in id order); a bound on that date is then a bisection, so each page of a
+        keyset walk costs a slice, not a scan of a million orders."""
+        store = self.store
+        orderby = request.query_params.get("orderby", "date")
+        if orderby not in ("date", "id", "modified", "include"):
+            raise ValueError("orderby")
+        descending = request.query_params.get("order", "desc") == "desc"
+        field = {"date": "created", "modified": "modified"}.get(orderby)
+        wanted = tuple(sorted(statuses))
+        rows, keys = self._filtered(("orders", wanted, field), lambda: self._order_index(statuses, field))
+        lo, hi = 0, len(rows)
+        rest = {}
+        for name, value in bounds.items():
+            bound = value.timestamp()
+            # WP_Query date queries are exclusive: a record stamped exactly at the bound is left out
+            if field is not None and name.startswith("modified") == (field == "modified"):
+                if name.endswith("after"):
+                    lo = max(lo, bisect_right(keys, bound))
+                else:
+                    hi = min(hi, bisect_left(keys, bound))
+            else:
+                rest[name] = bound
+        rows = rows[lo:hi] if lo < hi else array("I")
+        if rest:
+            created, modified = store._o_created, store._o_modified
+            for name, bound in rest.items():
+                column = modified if name.startswith("modified") else created
+                if name.endswith("after"):
+                    rows = array("I", (i for i in rows if column[i] > bound))
+                else:
+                    rows = array("I", (i for i in rows if column[i] < bound))
+        return rows[::-1] if descending else rows
+
+    def _order_index(self, statuses: set[str], field: str | None) -> tuple[array, array | None]:
+        """(rows with one of `statuses`, sorted by `field` then id; their `field` values), or in id order."""
+        store = self.store
+        status, trashed, deleted = store._o_status, store._o_trashed, store._o_deleted
+        if "any" in statuses:
+            rows = [i for i in range(store.row_count) if not deleted[i] and not trashed[i]]
+        else:
+            codes = {STORED_STATUSES.index(s) for s in statuses if s in STORED_STATUSES}
+            want_trash = "trash" in statuses
+            rows = [i for i in range(store.row_count)
+                    if not deleted[i] and (want_trash if trashed[i] else status[i] in codes)]
+        if field is None:
+            return array("I", rows), None
+        column = getattr(store, f"_o_{field}")
+        # (time, row) packed in one int per order: rows are in id order, so this sorts by (time, id)
+        packed = sorted([(column[i] << 32) | i for i in rows])
+        del rows
+        return array("I", (k & 0xFFFFFFFF for k in packed)), array("q", (k >> 32 for k in packed))
 
     async def get_order(self, request: Request):
         if (denied := _authorised(request)) is not None:
@@ -198,7 +244,7 @@ class WooCommerceAPI:
             return denied
         q = request.query_params
         with self.world.lock:
-            paying = self._filtered(("paying",), lambda: {o.customer_id for o in self.store.orders.values() if o.paid})
+            paying = self._filtered(("paying",), self._paying_customers)
 
         def build():
             # the real endpoint has no modified filter: modified_after is silently ignored
@@ -209,6 +255,11 @@ class WooCommerceAPI:
 
         key = ("customers", tuple(sorted((k, v) for k, v in q.items() if k not in ("page", "per_page"))))
         return self._page(request, key, build, lambda c: render_customer(c, c.id in paying))
+
+    def _paying_customers(self) -> set[int]:
+        store = self.store
+        customer, paid, deleted = store._o_customer, store._o_paid, store._o_deleted
+        return {customer[i] for i in range(store.row_count) if paid[i] != NO_TIME and not deleted[i]}
 
     async def list_products(self, request: Request):
         if (denied := _authorised(request)) is not None:

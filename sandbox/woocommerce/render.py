@@ -7,8 +7,9 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from sandbox.columns import NO_TIME, utc_text, zone_text
 from sandbox.people import Address
-from sandbox.woocommerce.store import WooCustomer, WooOrder, WooProduct, line_amounts, order_totals
+from sandbox.woocommerce.store import WooCustomer, WooOrder, WooProduct, line_amounts, totals_of
 
 STORE_TZ = ZoneInfo("Australia/Melbourne")
 _FMT = "%Y-%m-%dT%H:%M:%S"
@@ -20,6 +21,13 @@ def gmt(dt: datetime | None) -> str | None:
 
 def local(dt: datetime | None) -> str | None:
     return None if dt is None else dt.astimezone(STORE_TZ).strftime(_FMT)
+
+
+def _both(ts: int) -> tuple[str | None, str | None]:
+    """(store-local, GMT) text of epoch seconds, as `local` and `gmt` give them."""
+    if ts == NO_TIME:
+        return None, None
+    return zone_text(ts, STORE_TZ), utc_text(ts)
 
 
 def money(value: Decimal) -> str:
@@ -38,10 +46,12 @@ def _address(addr: Address, first: str, last: str, email: str | None = None, pho
 
 
 def render_order(o: WooOrder) -> dict:
-    t = order_totals(o)
+    oid = o.id
+    order_lines = o.lines
+    amounts = [line_amounts(o, line) for line in order_lines]
+    t = totals_of(amounts)
     lines = []
-    for line in o.lines:
-        a = line_amounts(o, line)
+    for line, a in zip(order_lines, amounts, strict=True):
         lines.append({
             "id": line.id, "name": line.name, "product_id": line.product_id, "variation_id": 0,
             "quantity": line.quantity, "tax_class": "gst" if line.gst else "zero-rate",
@@ -49,16 +59,21 @@ def render_order(o: WooOrder) -> dict:
             "total": money(a["total"]), "total_tax": money(a["total_tax"]), "taxes": [], "meta_data": [],
             "sku": line.sku, "price": float(line.price),
         })
-    meta = [{"id": o.id * 10 + 1, "key": "_delivery_window", "value": "AM" if o.id % 2 else "PM"}]
-    if o.id % 5 == 0:  # plugins store objects in meta values
-        meta.append({"id": o.id * 10 + 2, "key": "_wc_order_attribution",
+    created, created_gmt = _both(o.created_ts)
+    modified, modified_gmt = _both(o.modified_ts)
+    paid, paid_gmt = _both(o.paid_ts)
+    completed, completed_gmt = _both(o.completed_ts)
+    coupon = o.coupon
+    meta = [{"id": oid * 10 + 1, "key": "_delivery_window", "value": "AM" if oid % 2 else "PM"}]
+    if oid % 5 == 0:  # plugins store objects in meta values
+        meta.append({"id": oid * 10 + 2, "key": "_wc_order_attribution",
                      "value": {"source_type": "organic", "utm_source": "google"}})
     return {
-        "id": o.id, "parent_id": 0, "number": str(o.id), "order_key": f"wc_order_{o.id:08x}",
+        "id": oid, "parent_id": 0, "number": str(oid), "order_key": f"wc_order_{oid:08x}",
         "created_via": "checkout", "version": "9.4.2",
         "status": "trash" if o.trashed else o.status, "currency": "AUD",
-        "date_created": local(o.created), "date_created_gmt": gmt(o.created),
-        "date_modified": local(o.modified), "date_modified_gmt": gmt(o.modified),
+        "date_created": created, "date_created_gmt": created_gmt,
+        "date_modified": modified, "date_modified_gmt": modified_gmt,
         "discount_total": money(t["discount"]), "discount_tax": money(t["discount_tax"]),
         "shipping_total": money(t["shipping"]), "shipping_tax": money(t["shipping_tax"]),
         "cart_tax": money(t["cart_tax"]), "total": money(t["total"]), "total_tax": money(t["total_tax"]),
@@ -67,26 +82,26 @@ def render_order(o: WooOrder) -> dict:
         "billing": _address(o.billing, o.first_name, o.last_name, o.email, o.phone),
         "shipping": _address(o.shipping, o.first_name, o.last_name),
         "payment_method": "stripe", "payment_method_title": "Credit card",
-        "transaction_id": f"ch_{o.id:x}" if o.paid else "",
-        "date_paid": local(o.paid), "date_paid_gmt": gmt(o.paid),
-        "date_completed": local(o.completed), "date_completed_gmt": gmt(o.completed),
+        "transaction_id": f"ch_{oid:x}" if paid else "",
+        "date_paid": paid, "date_paid_gmt": paid_gmt,
+        "date_completed": completed, "date_completed_gmt": completed_gmt,
         "cart_hash": "", "meta_data": meta,
         "line_items": lines,
         "tax_lines": [{
-            "id": o.id * 10 + 3, "rate_code": "AU-GST-1", "rate_id": 1, "label": "GST", "compound": False,
+            "id": oid * 10 + 3, "rate_code": "AU-GST-1", "rate_id": 1, "label": "GST", "compound": False,
             "tax_total": money(t["cart_tax"]), "shipping_tax_total": money(t["shipping_tax"]),
             "rate_percent": 10, "meta_data": [],
         }] if t["total_tax"] else [],
         "shipping_lines": [{
-            "id": o.id * 10 + 4, "method_title": "Local delivery", "method_id": "local_delivery",
+            "id": oid * 10 + 4, "method_title": "Local delivery", "method_id": "local_delivery",
             "instance_id": "1", "total": money(t["shipping"]), "total_tax": money(t["shipping_tax"]),
             "taxes": [], "meta_data": [],
         }],
         "fee_lines": [],
         "coupon_lines": [{
-            "id": o.id * 10 + 5, "code": o.coupon.lower(), "discount": money(t["discount"]),
+            "id": oid * 10 + 5, "code": coupon.lower(), "discount": money(t["discount"]),
             "discount_tax": money(t["discount_tax"]), "meta_data": [],
-        }] if o.coupon else [],
+        }] if coupon else [],
         "refunds": [{"id": rid, "reason": reason, "total": f"-{money(amount)}"} for rid, amount, reason in o.refunds],
     }
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+from array import array
+from bisect import bisect_right
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs
@@ -25,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.columns import IdIndex
 from sandbox.http import basic_auth, json_response
 from sandbox.xero.render import (
     render_account,
@@ -34,7 +37,7 @@ from sandbox.xero.render import (
     render_item,
     render_payment,
 )
-from sandbox.xero.store import uid
+from sandbox.xero.store import INVOICE_STATUSES, XCreditNote, XInvoice, XPayment, uid
 
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -65,6 +68,7 @@ class XeroAPI:
         self.world = world
         self.faults = faults
         self._cache: dict[tuple, list] = {}
+        self._ids: dict[str, IdIndex] = {}  # invoice, payment and credit note GUIDs -> rows
         self._instances = itertools.count(1)
         if faults is not None and faults.rate_limit == "day":
             self.store.limiter.exhaust_day(self.store.tenant_id)
@@ -184,8 +188,17 @@ class XeroAPI:
             try:
                 rid = request.path_params["id"].lower()
                 with self.world.lock:
-                    records = self._records(name, include_archived=True)
-                    match = [r for r in records if self._id(name, r) == rid]
+                    if name in _TABLES:
+                        view, prefix = _TABLES[name]
+                        count = len(getattr(self.store, f"{prefix}_updated"))
+                        if name not in self._ids:
+                            self._ids[name] = IdIndex(lambda row, name=name: self._id(name, _TABLES[name][0](
+                                self.store, row)))
+                        row = self._ids[name].find(rid, count)
+                        match = [] if row is None else [view(self.store, row)]
+                    else:
+                        records = self._records(name, include_archived=True)
+                        match = [r for r in records if self._id(name, r) == rid]
                     if not match:
                         body = {"Title": "Not Found", "Status": 404,
                                 "Detail": "The resource you're looking for cannot be found"}
@@ -225,20 +238,7 @@ class XeroAPI:
                 raise self._validation("page and pageSize must be integers.", headers) from None
             size = min(max(1, size), MAX_PAGE_SIZE)
         with self.world.lock:
-            key = (self.store.version, name, since_ms, field, direction, include_archived, statuses)
-            if key not in self._cache:
-                if len(self._cache) > 48:
-                    self._cache.clear()
-                rows = self._records(name, include_archived)
-                if since_ms is not None:
-                    rows = [r for r in rows if _updated(name, r) > since_ms]
-                if statuses and name == "Invoices":
-                    rows = [r for r in rows if r.status in statuses]
-                if field:
-                    keyfn = _ORDER_KEYS[name][field]
-                    rows = sorted(rows, key=keyfn, reverse=direction == "DESC")
-                self._cache[key] = rows
-            rows = self._cache[key]
+            rows = self._select(name, since_ms, field, direction, include_archived, statuses)
             summary = name == "Invoices" and (not paged or q.get("summaryOnly", "").lower() == "true")
             body = self._envelope(request)
             if paged:
@@ -247,8 +247,62 @@ class XeroAPI:
                                       "pageCount": math.ceil(len(rows) / size), "itemCount": len(rows)}
             else:
                 chunk = rows
+            if name in _TABLES:
+                view = _TABLES[name][0]
+                chunk = [view(self.store, row) for row in chunk]
             body[name] = [self._render(name, r, not summary) for r in chunk]
         return json_response(body, headers=headers)
+
+    def _select(self, name: str, since_ms: int | None, field: str, direction: str, include_archived: bool,
+                statuses: tuple):
+        """The records (rows, for invoices, payments and credit notes) a listing shows, in its order.
+
+        Per world version, each collection is kept sorted by the asked order (ascending), with its
+        update times when that order is UpdatedDateUTC: a keyset walk sends a new If-Modified-Since
+        on every page, which is then a bisection instead of a scan."""
+        key = (self.store.version, name, field, include_archived, statuses)
+        if key not in self._cache:
+            if len(self._cache) > 48 or any(k[0] != key[0] for k in self._cache):
+                self._cache.clear()  # one version at a time
+            if name in _TABLES:
+                self._cache[key] = self._table_index(name, field, statuses)
+            else:
+                rows = self._records(name, include_archived)
+                if field:
+                    rows = sorted(rows, key=_ORDER_KEYS[name][field])
+                self._cache[key] = rows, [r.updated_ms for r in rows] if field == "UpdatedDateUTC" else None
+        rows, updated = self._cache[key]
+        if since_ms is not None:  # If-Modified-Since is exclusive
+            if updated is not None:
+                rows = rows[bisect_right(updated, since_ms):]
+            elif name in _TABLES:
+                column = getattr(self.store, f"{_TABLES[name][1]}_updated")
+                rows = array("I", (r for r in rows if column[r] > since_ms))
+            else:
+                rows = [r for r in rows if _updated(name, r) > since_ms]
+        if field and direction == "DESC":
+            rows = rows[::-1]
+        return rows
+
+    def _table_index(self, name: str, field: str, statuses: tuple) -> tuple[array, array | None]:
+        """(rows = number - 1 of the invoices, payments or credit notes, filtered by status and sorted
+        by `field` then number; their update times if `field` is UpdatedDateUTC)."""
+        store = self.store
+        prefix = _TABLES[name][1]
+        rows = range(len(getattr(store, f"{prefix}_updated")))
+        if statuses and name == "Invoices":
+            codes = {INVOICE_STATUSES.index(s) for s in statuses if s in INVOICE_STATUSES}
+            status = store._i_status
+            rows = [r for r in rows if status[r] in codes]
+        column = _TABLE_ORDER[name][field] if field else None
+        if column is None:
+            return array("I", rows), None
+        values = getattr(store, column)
+        # (value, row) packed in one int per record: rows are in number order, so this sorts by (value, number)
+        packed = sorted([(values[r] << 32) | r for r in rows])
+        ordered = array("I", (k & 0xFFFFFFFF for k in packed))
+        keys = array("q", (k >> 32 for k in packed)) if field == "UpdatedDateUTC" else None
+        return ordered, keys
 
     def _records(self, name: str, include_archived: bool) -> list:
         store = self.store
@@ -285,6 +339,14 @@ class XeroAPI:
         if name == "Items":
             return render_item(store, record, drift=drift)
         return render_account(store, record, drift=drift)
+
+
+_TABLES = {"Invoices": (XInvoice, "_i"), "Payments": (XPayment, "_p"), "CreditNotes": (XCreditNote, "_c")}
+_TABLE_ORDER = {  # the column each order sorts on (None: the number itself)
+    "Invoices": {"UpdatedDateUTC": "_i_updated", "Date": "_i_created", "InvoiceNumber": None},
+    "Payments": {"UpdatedDateUTC": "_p_updated", "Date": "_p_date"},
+    "CreditNotes": {"UpdatedDateUTC": "_c_updated", "Date": "_c_created", "CreditNoteNumber": None},
+}
 
 
 def _updated(name: str, record) -> int:

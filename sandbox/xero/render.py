@@ -19,6 +19,7 @@ from sandbox.xero.store import (
     XInvoice,
     XItem,
     XPayment,
+    amounts_of,
     bad_kind,
     invoice_amounts,
     invoice_lines,
@@ -87,9 +88,9 @@ def render_contact(store: XeroStore, c: XContact, drift: str | None = None, bad:
     return out
 
 
-def _lines(inv: XInvoice, f: Fmt, bad_negative: bool, seed: int) -> list[dict]:
+def _lines(inv: XInvoice, f: Fmt, bad_negative: bool, seed: int, lines=None) -> list[dict]:
     out = []
-    for i, line in enumerate(invoice_lines(inv)):
+    for i, line in enumerate(invoice_lines(inv) if lines is None else lines):
         row = {
             "Description": line.description, "UnitAmount": f.money(line.unit_amount), "TaxType": line.tax_type,
             "TaxAmount": f.money(line.tax_amount), "LineAmount": f.money(line.line_amount),
@@ -111,7 +112,8 @@ def render_invoice(store: XeroStore, inv: XInvoice, with_lines: bool = True, dri
     f = Fmt(drift)
     iid = store.invoice_id(inv)
     kind = bad_kind(iid) if bad else -1
-    a = invoice_amounts(inv)
+    lines = invoice_lines(inv)
+    a = amounts_of(lines)
     total = a["Total"] + (Decimal("1.00") if kind == 0 else 0)
     live = inv.status not in ("VOIDED", "DELETED")
     paid = a["Total"] if inv.payment is not None and inv.payment.status != "DELETED" else Decimal("0.00")
@@ -140,7 +142,7 @@ def render_invoice(store: XeroStore, inv: XInvoice, with_lines: bool = True, dri
         "Status": inv.status, "LineAmountTypes": "Exclusive",
     }
     if with_lines:
-        out["LineItems"] = _lines(inv, f, kind == 1, store.seed)
+        out["LineItems"] = _lines(inv, f, kind == 1, store.seed, lines)
     out.update({
         "SubTotal": f.money(a["SubTotal"]), "TotalTax": f.money(a["TotalTax"]), "Total": f.money(total),
         "TotalDiscount": f.money(a["TotalDiscount"]), "UpdatedDateUTC": net_date(inv.updated_ms),
@@ -192,7 +194,8 @@ def render_payment(store: XeroStore, p: XPayment, drift: str | None = None) -> d
 def render_credit_note(store: XeroStore, cn: XCreditNote, drift: str | None = None) -> dict:
     f = Fmt(drift)
     inv = cn.invoice
-    a = invoice_amounts(inv)
+    lines = invoice_lines(inv)
+    a = amounts_of(lines)
     contact = contact_ref(store, inv.contact)
     payments = []
     if cn.payment is not None:
@@ -204,7 +207,7 @@ def render_credit_note(store: XeroStore, cn: XCreditNote, drift: str | None = No
         "Reference": str(inv.order.id), "Payments": payments, "Allocations": [],
         "RemainingCredit": f.money(Decimal(0)), "HasAttachments": False, "HasErrors": False, "Contact": contact,
         **_date_fields("Date", cn.created_ms), "Status": cn.status, "LineAmountTypes": "Exclusive",
-        "LineItems": _lines(inv, f, False, store.seed),
+        "LineItems": _lines(inv, f, False, store.seed, lines),
         "SubTotal": f.money(a["SubTotal"]), "TotalTax": f.money(a["TotalTax"]), "Total": f.money(a["Total"]),
         "UpdatedDateUTC": net_date(cn.updated_ms), "CurrencyCode": "AUD", "CurrencyRate": f.rate(),
         "FullyPaidOnDate": net_date(melbourne_date_ms(cn.created_ms)[0]),

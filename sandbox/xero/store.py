@@ -9,6 +9,10 @@ records which: `invoice_faults[order_id]` is "missing" (never invoiced), "amount
 VOIDED, or DELETED while a draft: cancelled and failed orders, and orders later trashed or
 deleted in WooCommerce).
 
+Invoices, payments and credit notes are columns of machine ints (sandbox/columns.py), one slot
+per record, seen through `XInvoice`/`XPayment`/`XCreditNote` views; an invoice keeps its web
+order's row, and its lines and amounts are worked out from the order when asked for.
+
 OAuth2 state (rotating refresh tokens, short-lived access tokens) and the per-tenant rate
 limiter live here too, each with an injectable clock so tests can move time.
 """
@@ -21,14 +25,18 @@ import random
 import threading
 import time
 import zlib
+from array import array
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from sandbox import draws
 from sandbox.catalog import CATALOG, CatalogItem
+from sandbox.columns import NO_TIME, View, code_column, int_column, utc_text, zone_offset
 from sandbox.people import Address, name_variant
-from sandbox.woocommerce.store import order_totals
+from sandbox.woocommerce.store import ORDER_STATUSES, shipping_for
 
 CENT = Decimal("0.01")
 GST = Decimal("0.10")
@@ -278,41 +286,149 @@ class XContact:
     updated_ms: int
 
 
-@dataclass(slots=True)
-class XInvoice:
-    number: int
-    order: object  # the WooOrder it was made from (kept after WooCommerce deletes it)
-    contact: XContact
-    status: str  # DRAFT | AUTHORISED | PAID | VOIDED | DELETED
-    created_ms: int
-    updated_ms: int
-    adjust: Decimal | None = None  # amount_mismatch: added to the first line's unit price
-    payment: XPayment | None = None
-    credit_note: XCreditNote | None = None
+INVOICE_STATUSES = ("DRAFT", "AUTHORISED", "PAID", "VOIDED", "DELETED")
+PAYMENT_STATUSES = ("AUTHORISED", "DELETED")
+CREDIT_NOTE_STATUSES = ("PAID",)
+ADJUSTMENTS = tuple(Decimal(x) for x in ("0.50", "-0.30", "1.00", "-0.45", "0.25", "2.10"))
+_INV = {s: i for i, s in enumerate(INVOICE_STATUSES)}
+_DRAFT, _AUTHORISED, _PAID, _VOIDED, _DELETED = range(5)
 
 
-@dataclass(slots=True)
-class XPayment:
+class XInvoice(View):
+    """An ACCREC invoice, read from (and written to) the store's invoice columns; number = row + 1."""
+
+    __slots__ = ()
+
+    status = code_column("_i_status", INVOICE_STATUSES)  # DRAFT | AUTHORISED | PAID | VOIDED | DELETED
+    created_ms = int_column("_i_created")
+    updated_ms = int_column("_i_updated")
+
+    @property
+    def number(self) -> int:
+        return self._i + 1
+
+    @property
+    def order(self):
+        """The WooOrder it was made from (kept after WooCommerce deletes it)."""
+        return self._s.world.woocommerce.order_at(self._s._i_order[self._i])
+
+    @property
+    def contact(self) -> XContact:
+        return self._s.contact_list[self._s._i_contact[self._i]]
+
+    @property
+    def adjust(self) -> Decimal | None:
+        """amount_mismatch: added to the first line's unit price."""
+        k = self._s._i_adjust[self._i]
+        return None if k < 0 else ADJUSTMENTS[k]
+
+    @property
+    def payment(self) -> XPayment | None:
+        n = self._s._i_payment[self._i]
+        return XPayment(self._s, n - 1) if n else None
+
+    @property
+    def credit_note(self) -> XCreditNote | None:
+        n = self._s._i_credit[self._i]
+        return XCreditNote(self._s, n - 1) if n else None
+
+
+class XPayment(View):
     """Pays an invoice in full, or refunds a credit note in full (the amount is worked out when rendered)."""
 
-    number: int
-    invoice: XInvoice | None
-    credit_note: XCreditNote | None
-    date_ms: int
-    status: str  # AUTHORISED | DELETED
-    updated_ms: int
+    __slots__ = ()
+
+    date_ms = int_column("_p_date")
+    status = code_column("_p_status", PAYMENT_STATUSES)  # AUTHORISED | DELETED
+    updated_ms = int_column("_p_updated")
+
+    @property
+    def number(self) -> int:
+        return self._i + 1
+
+    @property
+    def invoice(self) -> XInvoice | None:
+        n = self._s._p_invoice[self._i]
+        return XInvoice(self._s, n - 1) if n else None
+
+    @property
+    def credit_note(self) -> XCreditNote | None:
+        n = self._s._p_credit[self._i]
+        return XCreditNote(self._s, n - 1) if n else None
 
 
-@dataclass(slots=True)
-class XCreditNote:
+class XCreditNote(View):
     """Credits its invoice in full (same lines, same total)."""
 
-    number: int
-    invoice: XInvoice
-    created_ms: int
-    updated_ms: int
-    status: str  # PAID (refunded in cash)
-    payment: XPayment | None = None
+    __slots__ = ()
+
+    created_ms = int_column("_c_created")
+    updated_ms = int_column("_c_updated")
+    status = code_column("_c_status", CREDIT_NOTE_STATUSES)  # PAID (refunded in cash)
+
+    @property
+    def number(self) -> int:
+        return self._i + 1
+
+    @property
+    def invoice(self) -> XInvoice:
+        return XInvoice(self._s, self._s._c_invoice[self._i] - 1)
+
+    @property
+    def payment(self) -> XPayment | None:
+        n = self._s._c_payment[self._i]
+        return XPayment(self._s, n - 1) if n else None
+
+
+class Rows(Sequence):
+    """A column table as a list of views (store.invoices, store.payments, store.credit_notes)."""
+
+    def __init__(self, store, view, column: str):
+        self._s, self._view, self._column = store, view, column
+
+    def __len__(self) -> int:
+        return len(getattr(self._s, self._column))
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self._view(self._s, r) for r in range(len(self))[i]]
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(i)
+        return self._view(self._s, i)
+
+    def __iter__(self):
+        s, view = self._s, self._view
+        return (view(s, r) for r in range(len(self)))
+
+
+class InvoiceByOrder(Mapping):
+    """`store.invoice_by_order`: web order id -> its invoice (orders WooCommerce deleted later included)."""
+
+    def __init__(self, store: XeroStore):
+        self._s = store
+
+    def __getitem__(self, oid) -> XInvoice:
+        s = self._s
+        row = s.world.woocommerce.index_of(oid)
+        n = s._inv_of_row[row] if row is not None and row < len(s._inv_of_row) else 0
+        if not n:
+            raise KeyError(oid)
+        return XInvoice(s, n - 1)
+
+    def __contains__(self, oid) -> bool:
+        s = self._s
+        row = s.world.woocommerce.index_of(oid)
+        return row is not None and row < len(s._inv_of_row) and s._inv_of_row[row] != 0
+
+    def __len__(self) -> int:
+        return len(self._s._i_order)
+
+    def __iter__(self):
+        ids, rows = self._s.world.woocommerce._o_id, self._s._i_order
+        return (ids[r] for r in rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,8 +449,10 @@ def invoice_lines(inv: XInvoice) -> list[Line]:
     order = inv.order
     discount = Decimal("10") if order.coupon else None
     lines = []
-    for i, wl in enumerate(order.lines):
-        unit = wl.price + (inv.adjust if i == 0 and inv.adjust is not None else 0)
+    order_lines = order.lines
+    adjust = inv.adjust
+    for i, wl in enumerate(order_lines):
+        unit = wl.price + (adjust if i == 0 and adjust is not None else 0)
         qty = Decimal(wl.quantity)
         amount = qty * unit
         if discount is not None:
@@ -343,7 +461,7 @@ def invoice_lines(inv: XInvoice) -> list[Line]:
         tax = (amount * GST).quantize(CENT) if wl.gst else Decimal("0.00")
         lines.append(Line(wl.name, wl.sku, qty, unit, discount, amount, "OUTPUT" if wl.gst else "EXEMPTOUTPUT",
                           tax, "200"))
-    shipping = order_totals(order)["shipping"]
+    shipping = shipping_for(order_lines)
     if shipping:
         lines.append(Line("Local delivery", None, Decimal(1), shipping, None, shipping, "OUTPUT",
                           (shipping * GST).quantize(CENT), "260"))
@@ -351,11 +469,18 @@ def invoice_lines(inv: XInvoice) -> list[Line]:
 
 
 def invoice_amounts(inv: XInvoice) -> dict[str, Decimal]:
-    lines = invoice_lines(inv)
+    return amounts_of(invoice_lines(inv))
+
+
+def amounts_of(lines: list[Line]) -> dict[str, Decimal]:
+    """`invoice_amounts` from the invoice's lines."""
     sub = sum((line.line_amount for line in lines), Decimal("0.00"))
     tax = sum((line.tax_amount for line in lines), Decimal("0.00"))
     gross = sum(((line.quantity * line.unit_amount).quantize(CENT) for line in lines), Decimal("0.00"))
     return {"SubTotal": sub, "TotalTax": tax, "Total": sub + tax, "TotalDiscount": gross - sub}
+
+
+_KIND_IDS = {"invoices": "invoice", "contacts": "contact", "payments": "payment", "credit_notes": "creditnote"}
 
 
 class XeroStore:
@@ -364,6 +489,7 @@ class XeroStore:
     def __init__(self, world, rng: random.Random):
         self.world = world
         self.rng = rng
+        self._below = draws.below(rng)  # rng.randrange(n), cheaper (same draws)
         self.seed = world.seed
         self.version = 0
         self.tenant_id = uid(self.seed, "tenant", 0)
@@ -385,20 +511,43 @@ class XeroStore:
         self.contacts: dict[int, XContact] = {}  # person_id -> contact
         self.contact_list: list[XContact] = []
         self._names: set[str] = set()
-        self.invoices: list[XInvoice] = []  # by number - 1
-        self.invoice_by_order: dict[int, XInvoice] = {}
-        self.payments: list[XPayment] = []
-        self.credit_notes: list[XCreditNote] = []
+        # invoices, payments and credit notes: columns, one slot per record; number = slot + 1
+        self._i_order = array("I")  # WooCommerce order row
+        self._i_contact = array("I")  # contact idx
+        self._i_status = array("B")  # index into INVOICE_STATUSES
+        self._i_created = array("q")  # epoch ms
+        self._i_updated = array("q")
+        self._i_adjust = array("b")  # index into ADJUSTMENTS, -1 for none
+        self._i_payment = array("I")  # payment number, 0 for none
+        self._i_credit = array("I")  # credit note number, 0 for none
+        self._p_invoice = array("I")  # invoice number (0: refunds a credit note)
+        self._p_credit = array("I")  # credit note number (0: pays an invoice)
+        self._p_date = array("q")
+        self._p_status = array("B")  # index into PAYMENT_STATUSES
+        self._p_updated = array("q")
+        self._c_invoice = array("I")
+        self._c_created = array("q")
+        self._c_updated = array("q")
+        self._c_status = array("B")
+        self._c_payment = array("I")
+        self._inv_of_row = array("I")  # WooCommerce order row -> invoice number (0: none), for synced rows
+        self.invoices = Rows(self, XInvoice, "_i_order")  # by number - 1
+        self.payments = Rows(self, XPayment, "_p_date")
+        self.credit_notes = Rows(self, XCreditNote, "_c_invoice")
+        self.invoice_by_order = InvoiceByOrder(self)
         self.invoice_faults: dict[int, str] = {}
         self._changed: dict[str, set[str]] | None = None
         hi = ms(now)
-        for order in sorted(woo.orders.values(), key=lambda o: (o.created, o.id)):
-            self._sync_new_order(order, None, hi)
+        rows = woo.live_rows()
+        rows.sort(key=woo._o_created.__getitem__)  # (created, id): rows are in id order and the sort is stable
+        self._synced = woo.row_count
+        self._inv_of_row.frombytes(bytes(self._inv_of_row.itemsize * self._synced))
+        for row in rows:
+            self._sync_new_order(row, None, hi)
         for c in self.contact_list:  # customers who asked to be archived, or duplicates the bookkeeper tidied
             if rng.random() < 0.05 and c.updated_ms < hi - 3_600_000:
                 c.status = "ARCHIVED"
                 c.updated_ms = rng.randrange(c.updated_ms + 1000, hi)
-        self._last_order_id = max(woo.orders, default=0)
         self._seen_deleted = set(woo.deleted_orders)
 
     # -- ids ------------------------------------------------------------------
@@ -420,11 +569,10 @@ class XeroStore:
     def account_id(self, account: XAccount) -> str:
         return uid(self.seed, "account", account.idx)
 
-    def _touch(self, kind: str, record) -> None:
+    def _touch(self, kind: str, key: int) -> None:
+        """Record a change: `key` is the number (an invoice's, payment's, credit note's) or a contact's idx."""
         if self._changed is not None:  # ids are only worked out while advancing
-            ident = {"invoices": self.invoice_id, "contacts": self.contact_id, "payments": self.payment_id,
-                     "credit_notes": self.credit_note_id}[kind]
-            self._changed[kind].add(ident(record))
+            self._changed[kind].add(uid(self.seed, _KIND_IDS[kind], key))
 
     # -- syncing orders -------------------------------------------------------------
     def _when(self, candidate: int, lo: int | None, hi: int) -> int:
@@ -434,14 +582,17 @@ class XeroStore:
             t = max(t, lo + 1)
         return t
 
-    def _contact_for(self, order, at: int) -> XContact:
-        c = self.contacts.get(order.person_id)
+    def _contact_for(self, row: int, at: int) -> XContact:
+        """The contact for WooCommerce's order in `row` (created the first time its buyer is invoiced)."""
+        woo = self.world.woocommerce
+        c = self.contacts.get(woo._o_person[row])
         if c is not None:
             if c.status == "ARCHIVED":  # invoicing an archived contact restores it
                 c.status = "ACTIVE"
                 c.updated_ms = max(c.updated_ms, at)
-                self._touch("contacts", c)
+                self._touch("contacts", c.idx)
             return c
+        order = woo.order_at(row)
         rng = self.rng
         first = name_variant(rng, order.first_name)
         roll = rng.random()
@@ -458,72 +609,98 @@ class XeroStore:
                      order.phone, order.billing, "ACTIVE", at, at)
         self.contacts[order.person_id] = c
         self.contact_list.append(c)
-        self._touch("contacts", c)
+        self._touch("contacts", c.idx)
         return c
 
-    def _sync_new_order(self, order, lo: int | None, hi: int) -> None:
+    def _sync_new_order(self, row: int, lo: int | None, hi: int) -> None:
+        """Invoice WooCommerce's order in `row` (or get it wrong, as recorded in invoice_faults)."""
+        woo = self.world.woocommerce
         rng = self.rng
         roll = rng.random()
-        delay = rng.randrange(30_000, 900_000)
+        delay = 30_000 + self._below(870_000)  # rng.randrange(30_000, 900_000)
+        order_id = woo._o_id[row]
         if roll < MISSING_RATE:
-            self.invoice_faults[order.id] = "missing"
+            self.invoice_faults[order_id] = "missing"
             return
-        created = self._when(ms(order.created) + delay, lo, hi)
-        contact = self._contact_for(order, created)
-        inv = XInvoice(len(self.invoices) + 1, order, contact, "AUTHORISED", created, created)
-        if order.status == "pending":
-            inv.status = "DRAFT"
+        created = self._when(woo._o_created[row] * 1000 + delay, lo, hi)
+        contact = self._contact_for(row, created)
+        status = ORDER_STATUSES[woo._o_status[row]]
+        number = len(self._i_order) + 1
+        self._i_order.append(row)
+        self._i_contact.append(contact.idx)
+        self._i_status.append(_DRAFT if status == "pending" else _AUTHORISED)
+        self._i_created.append(created)
+        self._i_updated.append(created)
         if roll < MISSING_RATE + MISMATCH_RATE:
-            inv.adjust = Decimal(rng.choice(("0.50", "-0.30", "1.00", "-0.45", "0.25", "2.10")))
-            self.invoice_faults[order.id] = "amount_mismatch"
-        self.invoices.append(inv)
-        self.invoice_by_order[order.id] = inv
-        self._touch("invoices", inv)
-        if order.status in ("cancelled", "failed"):
-            self._cancel(inv, self._when(max(ms(order.modified), created + 60_000), lo, hi))
+            self._i_adjust.append(rng.choice(range(len(ADJUSTMENTS))))
+            self.invoice_faults[order_id] = "amount_mismatch"
+        else:
+            self._i_adjust.append(-1)
+        self._i_payment.append(0)
+        self._i_credit.append(0)
+        self._inv_of_row[row] = number
+        self._touch("invoices", number)
+        if status in ("cancelled", "failed"):
+            self._cancel(number, self._when(max(woo._o_modified[row] * 1000, created + 60_000), lo, hi))
             return
-        if order.paid is not None:
-            self._pay(inv, self._when(max(ms(order.paid), created + 1000), lo, hi))
-        if order.status == "refunded":
-            self._credit(inv, self._when(max(ms(order.modified), inv.updated_ms + 1000), lo, hi))
+        paid = woo._o_paid[row]
+        if paid != NO_TIME:
+            self._pay(number, self._when(max(paid * 1000, created + 1000), lo, hi))
+        if status == "refunded":
+            self._credit(number, self._when(max(woo._o_modified[row] * 1000, self._i_updated[number - 1] + 1000),
+                                            lo, hi))
 
-    def _pay(self, inv: XInvoice, at: int) -> None:
-        if inv.payment is not None or inv.status in ("VOIDED", "DELETED"):
+    def _new_payment(self, invoice: int, credit_note: int, at: int) -> int:
+        self._p_invoice.append(invoice)
+        self._p_credit.append(credit_note)
+        self._p_date.append(at)
+        self._p_status.append(0)  # AUTHORISED
+        self._p_updated.append(at)
+        return len(self._p_date)
+
+    def _pay(self, number: int, at: int) -> None:
+        i = number - 1
+        if self._i_payment[i] or self._i_status[i] in (_VOIDED, _DELETED):
             return
-        p = XPayment(len(self.payments) + 1, inv, None, at, "AUTHORISED", at)
-        self.payments.append(p)
-        inv.payment = p
-        inv.status = "PAID"
-        inv.updated_ms = max(inv.updated_ms, at)
+        p = self._new_payment(number, 0, at)
+        self._i_payment[i] = p
+        self._i_status[i] = _PAID
+        self._i_updated[i] = max(self._i_updated[i], at)
         self._touch("payments", p)
-        self._touch("invoices", inv)
+        self._touch("invoices", number)
 
-    def _credit(self, inv: XInvoice, at: int) -> None:
-        if inv.credit_note is not None or inv.status in ("VOIDED", "DELETED"):
+    def _credit(self, number: int, at: int) -> None:
+        i = number - 1
+        if self._i_credit[i] or self._i_status[i] in (_VOIDED, _DELETED):
             return
-        cn = XCreditNote(len(self.credit_notes) + 1, inv, at, at, "PAID")
-        self.credit_notes.append(cn)
-        inv.credit_note = cn
-        refund = XPayment(len(self.payments) + 1, None, cn, at, "AUTHORISED", at)
-        self.payments.append(refund)
-        cn.payment = refund
+        self._c_invoice.append(number)
+        self._c_created.append(at)
+        self._c_updated.append(at)
+        self._c_status.append(0)  # PAID
+        self._c_payment.append(0)
+        cn = len(self._c_invoice)
+        self._i_credit[i] = cn
+        refund = self._new_payment(0, cn, at)
+        self._c_payment[cn - 1] = refund
         self._touch("credit_notes", cn)
         self._touch("payments", refund)
 
-    def _cancel(self, inv: XInvoice, at: int) -> None:
-        if inv.status in ("VOIDED", "DELETED"):
+    def _cancel(self, number: int, at: int) -> None:
+        i = number - 1
+        if self._i_status[i] in (_VOIDED, _DELETED):
             return
-        if inv.status == "DRAFT":
-            inv.status = "DELETED"
+        if self._i_status[i] == _DRAFT:
+            self._i_status[i] = _DELETED
         else:
-            if inv.payment is not None and inv.payment.status != "DELETED":
-                inv.payment.status = "DELETED"  # a paid invoice cannot be voided until its payment is removed
-                inv.payment.updated_ms = at
-                self._touch("payments", inv.payment)
-            inv.status = "VOIDED"
-        inv.updated_ms = max(inv.updated_ms, at)
-        self.invoice_faults[inv.order.id] = "voided"
-        self._touch("invoices", inv)
+            p = self._i_payment[i]
+            if p and self._p_status[p - 1] != 1:
+                self._p_status[p - 1] = 1  # DELETED: a paid invoice cannot be voided until its payment is removed
+                self._p_updated[p - 1] = at
+                self._touch("payments", p)
+            self._i_status[i] = _VOIDED
+        self._i_updated[i] = max(self._i_updated[i], at)
+        self.invoice_faults[self.world.woocommerce._o_id[self._i_order[i]]] = "voided"
+        self._touch("invoices", number)
 
     # -- time moves -------------------------------------------------------------------
     def advance(self, t0: datetime, t1: datetime, hours: float) -> dict[str, set[str]]:
@@ -535,39 +712,39 @@ class XeroStore:
         self._changed = changed = {"invoices": set(), "contacts": set(), "payments": set(),
                                    "credit_notes": set(), "items": set(), "accounts": set()}
         try:
-            fresh = []
-            for oid in reversed(woo.orders):
-                if oid <= self._last_order_id:
-                    break
-                fresh.append(woo.orders[oid])
-            fresh_ids = {o.id for o in fresh}
-            for order in sorted(fresh, key=lambda o: (o.created, o.id)):
-                self._sync_new_order(order, lo, hi)
-            if fresh:
-                self._last_order_id = max(self._last_order_id, max(fresh_ids))
-            for order in woo.orders.values():
-                if order.id in fresh_ids or not t0 < order.modified <= t1:
+            o_modified, gone = woo._o_modified, woo._o_deleted
+            old = self._synced
+            fresh = [r for r in range(old, woo.row_count) if not gone[r]]
+            fresh.sort(key=woo._o_created.__getitem__)  # (created, id)
+            self._synced = woo.row_count
+            self._inv_of_row.frombytes(bytes(self._inv_of_row.itemsize * (self._synced - old)))
+            for row in fresh:
+                self._sync_new_order(row, lo, hi)
+            t0s, t1s = int(t0.timestamp()), int(t1.timestamp())
+            for row in range(old):
+                if gone[row] or not t0s < o_modified[row] <= t1s:
                     continue
-                inv = self.invoice_by_order.get(order.id)
-                if inv is None:
+                number = self._inv_of_row[row]
+                if not number:
                     continue
+                order, inv = woo.order_at(row), XInvoice(self, number - 1)
                 at = self._when(ms(order.modified) + rng.randrange(30_000, 600_000), lo, hi)
                 at = max(at, min(hi, inv.updated_ms + 1000))
                 if order.trashed:
-                    self._cancel(inv, at)
+                    self._cancel(number, at)
                     continue
                 if order.status in ("processing", "completed", "refunded") and inv.status in ("DRAFT", "AUTHORISED"):
                     if inv.status == "DRAFT":
                         inv.status = "AUTHORISED"
                         inv.updated_ms = max(inv.updated_ms, at)
-                        self._touch("invoices", inv)
-                    self._pay(inv, at)
+                        self._touch("invoices", number)
+                    self._pay(number, at)
                 if order.status == "refunded":
-                    self._credit(inv, self._when(max(at, inv.updated_ms + 1000), lo, hi))
+                    self._credit(number, self._when(max(at, inv.updated_ms + 1000), lo, hi))
             for oid in sorted(woo.deleted_orders - self._seen_deleted):
                 inv = self.invoice_by_order.get(oid)
                 if inv is not None:
-                    self._cancel(inv, lo + rng.randint(1, span))
+                    self._cancel(inv.number, lo + rng.randint(1, span))
             self._seen_deleted = set(woo.deleted_orders)
             # customers who moved: the integration updates the contact's address
             for cust in woo.customers.values():
@@ -576,7 +753,7 @@ class XeroStore:
                     if c is not None and c.address != cust.billing:
                         c.address = cust.billing
                         c.updated_ms = max(c.updated_ms, self._when(ms(cust.modified) + 60_000, lo, hi))
-                        self._touch("contacts", c)
+                        self._touch("contacts", c.idx)
             # now and then the bookkeeper archives a contact
             if rng.random() < min(1.0, hours / 24):
                 active = [c for c in self.contact_list if c.status == "ACTIVE" and c.updated_ms <= lo]
@@ -584,7 +761,7 @@ class XeroStore:
                     c = rng.choice(active)
                     c.status = "ARCHIVED"
                     c.updated_ms = lo + rng.randint(1, span)
-                    self._touch("contacts", c)
+                    self._touch("contacts", c.idx)
         finally:
             self._changed = None
         self.version += 1
@@ -600,8 +777,9 @@ class XeroStore:
     def orphaned_invoice_orders(self) -> set[int]:
         """Order ids (invoice References) whose WooCommerce order was force-deleted: their invoices
         are VOIDED/DELETED in Xero and have no order left to reconcile against."""
-        orders = self.world.woocommerce.orders
-        return {oid for oid in self.invoice_by_order if oid not in orders}
+        woo = self.world.woocommerce
+        ids, gone = woo._o_id, woo._o_deleted
+        return {ids[row] for row in self._i_order if gone[row]}
 
     def invoice_for_order(self, order_id: int) -> XInvoice | None:
         return self.invoice_by_order.get(order_id)
@@ -634,6 +812,6 @@ class XeroStore:
 
 def melbourne_date_ms(at_ms: int) -> tuple[int, str]:
     """Xero dates are calendar dates in the organisation's time zone, sent as midnight UTC."""
-    day = datetime.fromtimestamp(at_ms / 1000, ORG_TZ).date()
-    midnight = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
-    return int(midnight.timestamp()) * 1000, f"{day.isoformat()}T00:00:00"
+    ts = at_ms // 1000
+    day = (ts + zone_offset(ts, ORG_TZ)) // 86400  # the local calendar day, as days since 1970-01-01
+    return day * 86_400_000, f"{utc_text(day * 86400)[:10]}T00:00:00"
