@@ -3,6 +3,22 @@
     from expectations import run_quality
     result = run_quality(db)          # db: seamline.database.Database
     result.scores                     # {"woocommerce": 100.0, ...}
+    result.skipped                    # {"finale": "finale has not landed yet ...: not scored"}
+
+- Suites in code, one module per integration (suites/<source>.py) over its raw tables, plus the
+  marts slices (suites/marts.py), each expectation tagged with one of five dimensions:
+  completeness, validity, consistency, accuracy, timeliness (freshness.py: thresholds a few
+  times each source's schedule).
+- Only integrations whose raw data has landed (a completed dlt load) are validated and scored;
+  the others are listed in `result.skipped`. A cross-system suite (Klaviyo's orders against
+  WooCommerce's) waits for both (`result.skipped_suites`).
+- Volume anomalies (volume.py): each integration's latest load per resource against its recent
+  loads in ops.sync_runs (median absolute deviation), one accuracy expectation per integration.
+- Scores (scoring.py: share passed per dimension, weighted mean overall) and every outcome go to
+  ops.quality_scores / ops.quality_results, with history.
+- Alerts (alerting.py, through flows.alerts): `quality_drop` when an integration's score is under
+  90 or fell 10 points since its previous run, `volume_anomaly` for a volume drop; one open alert
+  per integration and kind, resolved when the condition clears.
 
 A failed expectation lowers a score and is recorded in ops.quality_results; it never drops or
 blocks data, and `run_quality` raises only for real errors (e.g. the database is unreachable).

@@ -1,5 +1,6 @@
 """The GX file context under expectations/gx: datasource, assets, suites, validation definitions
-and the checkpoint, declared in code on every run.
+and one checkpoint per integration (`seamline_quality_<integration>`), declared in code on every
+run whatever has landed; a run executes the checkpoints of the integrations that have landed.
 
 Each object is written (add_or_update) only when what the code declares differs from what is
 stored: GX gives a rewritten object fresh ids, so rewriting on every run would change the
@@ -8,6 +9,7 @@ committed JSON under gx/ each time quality runs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +19,7 @@ import great_expectations as gx
 from great_expectations.checkpoint import UpdateDataDocsAction
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 from great_expectations.exceptions import DataContextError
 
 from expectations.suites.base import SuiteSpec
@@ -92,21 +95,83 @@ def register_validations(
     return definitions
 
 
-def run_checkpoint(context, definitions: list[gx.ValidationDefinition], run_id: str, run_at: datetime):
-    """Run every validation; its UpdateDataDocsAction renders the results into Data Docs."""
-    checkpoint = _stored(context.checkpoints, context.checkpoint_store, CHECKPOINT)
-    if checkpoint is None or (
-        [d.id for d in checkpoint.validation_definitions] != [d.id for d in definitions]
-        or [type(a) for a in checkpoint.actions] != [UpdateDataDocsAction]
-        or checkpoint.result_format != RESULT_FORMAT
-    ):
-        checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
-            name=CHECKPOINT,
-            validation_definitions=definitions,
-            actions=[UpdateDataDocsAction(name="update_data_docs")],
-            result_format=RESULT_FORMAT,
-        ))
-    return checkpoint.run(run_id=RunIdentifier(run_name=run_id, run_time=run_at))
+def checkpoint_name(integration: str) -> str:
+    return f"{CHECKPOINT}_{integration}"
+
+
+def register_checkpoints(
+    context, specs: list[SuiteSpec], definitions: list[gx.ValidationDefinition]
+) -> dict[str, gx.Checkpoint]:
+    """One checkpoint per integration (its raw suites and its marts slice), each with an
+    UpdateDataDocsAction, so a run validates only the integrations that have landed while every
+    checkpoint's committed config stays the same whatever the database holds."""
+    by_integration: dict[str, list[gx.ValidationDefinition]] = {}
+    for spec, definition in zip(specs, definitions, strict=True):
+        by_integration.setdefault(spec.integration, []).append(definition)
+    checkpoints = {}
+    for integration, mine in by_integration.items():
+        name = checkpoint_name(integration)
+        checkpoint = _stored(context.checkpoints, context.checkpoint_store, name)
+        if checkpoint is None or (
+            [d.id for d in checkpoint.validation_definitions] != [d.id for d in mine]
+            or [type(a) for a in checkpoint.actions] != [UpdateDataDocsAction]
+            or checkpoint.result_format != RESULT_FORMAT
+        ):
+            checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
+                name=name,
+                validation_definitions=mine,
+                actions=[UpdateDataDocsAction(name="update_data_docs")],
+                result_format=RESULT_FORMAT,
+            ))
+        checkpoints[integration] = checkpoint
+    # checkpoints nothing declares any more (the single `seamline_quality` of before, a dropped source)
+    for stored in _stored_checkpoint_names(context) - {c.name for c in checkpoints.values()}:
+        if stored == CHECKPOINT or stored.startswith(f"{CHECKPOINT}_"):
+            context.checkpoints.delete(stored)
+    return checkpoints
+
+
+def _stored_checkpoint_names(context) -> set[str]:
+    return {key.to_tuple()[0] for key in context.checkpoint_store.list_keys()}
+
+
+def run_checkpoints(context, checkpoints: list[gx.Checkpoint], run_id: str, run_at: datetime) -> list:
+    """Run the given checkpoints under one run id; their UpdateDataDocsActions render the results
+    into Data Docs. Returns every suite's validation result."""
+    results = []
+    with _data_docs_built_once(context):
+        for checkpoint in checkpoints:
+            outcome = checkpoint.run(run_id=RunIdentifier(run_name=run_id, run_time=run_at))
+            results.extend(outcome.run_results.values())
+    return results
+
+
+@contextlib.contextmanager
+def _data_docs_built_once(context):
+    """Build Data Docs once per run instead of once per validation.
+
+    UpdateDataDocsAction renders each validation's page (and its suite's) and then rebuilds the
+    whole index from every stored result, once per suite, compiling GX's page templates afresh each
+    time: with thirty suites that was over half of a run. While the checkpoints run, the pages each
+    action asks for are collected; they and the index are then built in one pass.
+    """
+    build = context.build_data_docs
+    wanted: list = []
+
+    def collect(*args, resource_identifiers=None, **kwargs):
+        wanted.extend(r for r in resource_identifiers or () if r not in wanted)
+        return {}
+
+    context.build_data_docs = collect
+    try:
+        yield
+    finally:
+        del context.build_data_docs  # the instance attribute goes; the method shows through again
+    # nothing wanted (no checkpoint ran): an identifier that names nothing still rebuilds the index
+    build(resource_identifiers=wanted or [ExpectationSuiteIdentifier(name=_INDEX_ONLY)], build_index=True)
+
+
+_INDEX_ONLY = "__seamline_index_only__"
 
 
 def data_docs_index(context) -> Path:

@@ -39,6 +39,16 @@ class QualityResult:
     """(integration, suite, expectation_type, column or "", dimension) of every failed expectation."""
     data_docs_path: Path
     outcomes: list[Outcome] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    """integration -> why it was not scored (its raw data has not landed); absent from `scores`."""
+    skipped_suites: dict[str, str] = field(default_factory=dict)
+    """suite -> why it was not run although its integration is scored (a cross-system suite whose
+    other system has not landed)."""
+    volume_anomalies: dict[str, list] = field(default_factory=dict)
+    """integration -> the anomalous loads (expectations.volume.LoadVolume), empty lists included."""
+    alerts_opened: list[str] = field(default_factory=list)
+    """incident keys (`quality_drop:<integration>`, `volume_anomaly:<integration>`) this run opened"""
+    alerts_resolved: list[str] = field(default_factory=list)
 
     @property
     def success(self) -> bool:

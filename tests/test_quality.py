@@ -6,12 +6,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from conftest import scalar
 
 from seamline import settings
 
-RAW = settings.raw_schema("woocommerce")
-MARTS = settings.schema("marts")
-OPS = settings.schema(settings.OPS)
+# A schema prefix of its own: other modules land other integrations in the shared session database,
+# and a quality run scores every integration that has landed.
+PREFIX = "quality_"
+RAW = PREFIX + settings.raw_schema("woocommerce")
+MARTS = PREFIX + settings.schema("marts")
+OPS = PREFIX + settings.schema(settings.OPS)
 RUN_PREFIX = "test-quality-"
 
 _DDL = f"""
@@ -37,7 +41,7 @@ create table {RAW}._dlt_loads (
     load_id text not null, schema_name text, status bigint not null, inserted_at timestamptz not null
 );
 create table {MARTS}.fct_orders (
-    order_key text, channel text, source_system text, order_id bigint, order_number text,
+    order_key text, channel text, source_system text, order_id text, order_number text,
     customer_email text, order_status text, currency text,
     items_total numeric(18,2), shipping_total numeric(18,2), tax_total numeric(18,2),
     discount_total numeric(18,2), order_total numeric(18,2), line_count int,
@@ -46,7 +50,7 @@ create table {MARTS}.fct_orders (
 """
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
-DAY, HOUR = timedelta(days=1), timedelta(hours=1)
+DAY, HOUR, MINUTE = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)
 
 # (id, status, total, total_tax, shipping, discount, email, created, modified, customer_id, is_deleted)
 # WooCommerce arithmetic: total = line totals + shipping + all tax (line tax + shipping tax).
@@ -89,8 +93,9 @@ FCT_ORDERS = [
      "10.00", "0.00", "1.00", "0.00", "11.00", 1, NOW - DAY, NOW - DAY, False),
 ]
 
-# What the WooCommerce suites hold, per dimension (raw orders, line items, customers, loads, marts slice).
-TOTALS = {"completeness": 22, "validity": 25, "consistency": 10, "accuracy": 3, "timeliness": 2}
+# What the WooCommerce suites hold, per dimension (raw orders, line items, customers, loads, marts slice),
+# plus the volume expectation on its load history (accuracy).
+TOTALS = {"completeness": 22, "validity": 25, "consistency": 10, "accuracy": 4, "timeliness": 2}
 
 
 def seed(db) -> None:
@@ -109,8 +114,9 @@ def seed(db) -> None:
         for cid, email, first, last in CUSTOMERS:
             cur.execute(f"insert into {RAW}.customers values (%s, %s, %s, %s, %s)",
                         (cid, email, first, last, NOW - 10 * DAY))
+        # the newest load is fresh for a 15-minute source (stale after an hour by default)
         cur.execute(f"insert into {RAW}._dlt_loads values ('1699990000.1', 'woocommerce', 0, %s),"
-                    " ('1700000000.1', 'woocommerce', 0, %s)", (NOW - 2 * DAY, NOW - HOUR))
+                    " ('1700000000.1', 'woocommerce', 0, %s)", (NOW - 2 * DAY, NOW - 5 * MINUTE))
         for row in FCT_ORDERS:
             cur.execute(f"insert into {MARTS}.fct_orders values ({', '.join(['%s'] * len(row))})", row)
 
@@ -126,14 +132,14 @@ def quality(database, tmp_path_factory):
         return run_quality(database, run_id=f"{RUN_PREFIX}{name}", project_dir=gx_dir)
 
     run.gx_dir = gx_dir / "gx"
-    yield run
-    # Leave the session database as we found it: a later dlt/dbt run must create these itself.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SEAMLINE_SCHEMA_PREFIX", PREFIX)
+        mp.delenv("SEAMLINE_ALERT_URLS", raising=False)
+        yield run
+    # Leave the session database as we found it
     with database.cursor() as cur:
-        cur.execute(f"drop schema if exists {RAW} cascade; drop schema if exists {MARTS} cascade")
-        for table in ("quality_results", "quality_scores"):
-            cur.execute("select to_regclass(%s)", (f"{OPS}.{table}",))
-            if cur.fetchone()[0]:
-                cur.execute(f"delete from {OPS}.{table} where run_id like %s", (RUN_PREFIX + "%",))
+        for schema in (RAW, MARTS, OPS):
+            cur.execute(f"drop schema if exists {schema} cascade")
 
 
 def _declared(gx_dir) -> dict[str, str]:
@@ -153,7 +159,7 @@ def test_clean_data_scores_100_everywhere(database, quality):
     seed(database)
     result = quality("clean")
 
-    assert result.failed == []
+    assert result.failed == [], [o.details for o in result.outcomes if not o.success]
     assert result.scores == {"woocommerce": 100.0}
     assert result.dimension_scores == {("woocommerce", d): 100.0 for d in TOTALS}
     assert len(result.outcomes) == sum(TOTALS.values())
@@ -165,7 +171,11 @@ def test_clean_data_scores_100_everywhere(database, quality):
     with database.cursor() as cur:
         cur.execute(f"select count(*), count(*) filter (where success), count(distinct suite)"
                     f" from {OPS}.quality_results where run_id = %s", (result.run_id,))
-        assert cur.fetchone() == (sum(TOTALS.values()), sum(TOTALS.values()), 5)
+        assert cur.fetchone() == (sum(TOTALS.values()), sum(TOTALS.values()), 6)
+    # the other integrations never landed under this prefix: skipped, and said so, not scored
+    assert set(result.skipped) == {"klaviyo", "xero", "lightspeed", "finale"}
+    assert all("has not landed" in reason for reason in result.skipped.values())
+    assert result.alerts_opened == []
 
 
 def test_corruptions_fail_exactly_their_expectations(database, quality):
@@ -177,8 +187,10 @@ def test_corruptions_fail_exactly_their_expectations(database, quality):
         cur.execute(f"update {RAW}._dlt_loads set inserted_at = now() - interval '48 hours'")
     declared = _declared(quality.gx_dir)
     result = quality("corrupt")
-    # same suites, same checkpoint: a run leaves the committed GX config byte for byte as it was
-    assert _declared(quality.gx_dir) == declared and "checkpoints/seamline_quality.json" in declared
+    # same suites, same checkpoints (one per integration, declared whether it has landed or not):
+    # a run leaves the committed GX config byte for byte as it was
+    assert _declared(quality.gx_dir) == declared
+    assert {f"checkpoints/seamline_quality_{name}.json" for name in settings.SOURCES} <= set(declared)
 
     sql_check = "unexpected_rows_expectation"
     assert sorted(result.failed) == sorted([
@@ -193,7 +205,7 @@ def test_corruptions_fail_exactly_their_expectations(database, quality):
         ("woocommerce", "woocommerce.raw._dlt_loads", sql_check, "inserted_at", "timeliness"),
     ])
     expected = {"completeness": 100 * 21 / 22, "validity": 96.0, "consistency": 90.0,
-                "accuracy": 100 / 3, "timeliness": 50.0}
+                "accuracy": 50.0, "timeliness": 50.0}
     assert result.dimension_scores == pytest.approx({("woocommerce", d): s for d, s in expected.items()})
     overall = sum(expected.values()) / 5  # equal weights
     assert result.scores == pytest.approx({"woocommerce": overall})
@@ -201,6 +213,10 @@ def test_corruptions_fail_exactly_their_expectations(database, quality):
     stored = _scores(database, result.run_id)
     assert stored["overall"] == (sum(TOTALS.values()) - 6, sum(TOTALS.values()), round(overall, 2))
     assert stored["timeliness"] == (1, 2, 50.0)
+    # under 90 and down more than 10 points from the clean run: one alert, through ops.alerts
+    assert result.alerts_opened == ["quality_drop:woocommerce"]
+    assert scalar(database, f"select count(*) from {OPS}.alerts where incident_key = 'quality_drop:woocommerce' "
+                            "and resolved_at is null") == 1
     with database.cursor() as cur:
         cur.execute(f"select unexpected_count, observed from {OPS}.quality_results where run_id = %s"
                     " and column_name = 'quantity' and not success", (result.run_id,))
@@ -220,7 +236,7 @@ def test_missing_marts_are_failed_with_a_reason_not_a_crash(database, quality):
     assert {f[1] for f in result.failed} == {"marts.fct_orders.woocommerce"}
     assert result.dimension_scores == pytest.approx({
         ("woocommerce", "completeness"): 100 * 16 / 22, ("woocommerce", "validity"): 100 * 15 / 25,
-        ("woocommerce", "consistency"): 70.0, ("woocommerce", "accuracy"): 0.0,
+        ("woocommerce", "consistency"): 70.0, ("woocommerce", "accuracy"): 25.0,  # only volume passes
         ("woocommerce", "timeliness"): 50.0,
     })
     assert result.data_docs_path.is_file()
@@ -253,7 +269,11 @@ def test_overall_score_renormalises_over_present_dimensions():
 
 
 def test_freshness_threshold_comes_from_the_environment(monkeypatch):
+    from expectations.freshness import freshness_hours
     from expectations.suites import woocommerce
+
+    # by default four times the source's schedule: 15 min for the web shop and the tills, hourly otherwise
+    assert [freshness_hours(name) for name in settings.SOURCES] == [1.0, 4.0, 4.0, 1.0, 4.0]
 
     monkeypatch.setenv("SEAMLINE_FRESHNESS_HOURS__WOOCOMMERCE", "6")
     (check,) = woocommerce.loads().expectations
@@ -275,3 +295,39 @@ def test_retention_keeps_the_newest_runs(tmp_path):
     assert prune(tmp_path, keep=2) == 6
     for root in roots:
         assert sorted(p.name for p in root.iterdir()) == ["run3", "run4"]
+
+
+def test_volume_rule_flags_only_a_drop_well_below_the_recent_median(monkeypatch):
+    from expectations.volume import VolumeRule, assess
+
+    rule = VolumeRule()  # k 3, window 10, at least 5 earlier loads, floors 10 % of the median and 1 row
+    history = [100, 96, 104, 99, 101, 5000, 98]  # one full reload in the history barely matters
+    normal = assess("xero", "invoices", 90, history, rule)
+    assert (normal.median, normal.mad) == (100.0, 2.0)
+    # spread = max(1.4826 x 2, 10 % of 100, 1) = 10: flagged below 100 - 3 x 10
+    assert normal.threshold == pytest.approx(70.0) and not normal.anomalous
+    assert assess("xero", "invoices", 69, history, rule).anomalous
+    assert not assess("xero", "invoices", 9000, history, rule).anomalous  # a burst is not a loss
+    assert assess("xero", "invoices", 0, history[:4], rule).threshold is None  # too little history
+    assert not assess("xero", "invoices", 0, [0, 0, 0, 0, 0, 3], rule).anomalous  # a mostly idle resource
+    # identical loads (a snapshot replaced whole): MAD 0, the 10 % floor decides: below 70 % of usual
+    assert assess("finale", "inventory_items", 69, [100] * 6, rule).anomalous
+    assert not assess("finale", "inventory_items", 70, [100] * 6, rule).anomalous
+
+    monkeypatch.setenv("SEAMLINE_VOLUME_K", "5")
+    monkeypatch.setenv("SEAMLINE_VOLUME_MIN_HISTORY__FINALE", "2")
+    assert VolumeRule.for_source("xero") == VolumeRule(k=5.0)
+    assert VolumeRule.for_source("finale") == VolumeRule(k=5.0, min_history=2)
+
+
+def test_quality_drop_thresholds_default_and_per_source(monkeypatch):
+    from expectations.alerting import drop_message
+
+    assert drop_message("xero", 89.9, None) == "xero: quality score 89.9 (under the 90 floor)"
+    assert drop_message("xero", 95.0, 100.0) is None  # five points down, still above 90
+    assert "down 10.0 points from 100.0" in drop_message("xero", 90.0, 100.0)
+    assert drop_message("xero", 97.0, 97.5) is None
+    monkeypatch.setenv("SEAMLINE_QUALITY_ALERT_DROP__XERO", "0.5")
+    monkeypatch.setenv("SEAMLINE_QUALITY_ALERT_BELOW", "98")
+    assert "down 0.5 points" in drop_message("xero", 97.0, 97.5)
+    assert drop_message("klaviyo", 97.0, 97.5) == "klaviyo: quality score 97.0 (under the 98 floor)"

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import great_expectations.expectations as gxe
 from great_expectations.expectations import Expectation, UnexpectedRowsExpectation
 
+from expectations.freshness import freshness_hours
 from expectations.scoring import DIMENSIONS
+from seamline import settings
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,9 @@ class SuiteSpec:
     schema: str
     table: str
     expectations: tuple[Expectation, ...]
+    requires: tuple[str, ...] = ()
+    """Other integrations whose raw data the suite reads (a cross-system check): until they have
+    landed too, the suite is skipped (and the result says so) rather than failed."""
 
     @property
     def qualified_table(self) -> str:
@@ -73,6 +79,9 @@ CANONICAL_ORDER_STATUSES: tuple[str, ...] = (
 MONEY_TOLERANCE = 0.01
 """Two amounts agree when they differ by at most a cent (rounding of per-line tax)."""
 
+# Clock skew allowed before a timestamp counts as "in the future".
+FUTURE_SKEW = "interval '1 hour'"
+
 
 def sql_literal(value: str) -> str:
     """A quoted SQL string literal, for the few code-defined constants the SQL checks compare with."""
@@ -95,3 +104,45 @@ def sql_check(description: str, query: str) -> UnexpectedRowsExpectation:
     if bool(_JOIN.search(query)) != bool(_ALIASED_BATCH.search(query)):
         raise ValueError(f"alias {{batch}} (`{{batch}} as x`) exactly when the query has a JOIN: {query}")
     return UnexpectedRowsExpectation(description=description, unexpected_rows_query=query)
+
+
+def not_deleted(alias: str) -> str:
+    """SQL: the row is not flagged deleted. dlt only creates a column once a value arrives, so
+    `is_deleted` may not exist yet; reading it through to_jsonb keeps the check valid either way."""
+    return f"not coalesce((to_jsonb({alias}) ->> 'is_deleted')::boolean, false)"
+
+
+def not_null(tag: Tagger, columns: tuple[str, ...]) -> list[Expectation]:
+    return [tag("completeness", gxe.ExpectColumnValuesToNotBeNull(column=c)) for c in columns]
+
+
+def non_negative(tag: Tagger, columns: tuple[str, ...], **kwargs) -> list[Expectation]:
+    """Validity: each column >= 0 (nulls are completeness's business); kwargs e.g. a row_condition."""
+    return [tag("validity", gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0, **kwargs)) for c in columns]
+
+
+def unique(tag: Tagger, column: str) -> Expectation:
+    return tag("consistency", gxe.ExpectColumnValuesToBeUnique(column=column))
+
+
+def in_set(tag: Tagger, column: str, values: tuple[str, ...]) -> Expectation:
+    return tag("validity", gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(values)))
+
+
+def has_rows(tag: Tagger) -> Expectation:
+    return tag("completeness", gxe.ExpectTableRowCountToBeBetween(min_value=1))
+
+
+def loads_suite(integration: str) -> SuiteSpec:
+    """Timeliness: the integration's newest completed dlt load is younger than its threshold
+    (expectations.freshness: a few times the source's schedule, configurable per source)."""
+    hours = freshness_hours(integration)
+    expectations = [
+        Tagger(integration)("timeliness", sql_check(
+            f"The newest completed dlt load is younger than {hours:g} hours.",
+            f"select max(inserted_at) as newest_completed_load from {{batch}} where status = 0 "
+            f"having max(inserted_at) is null or max(inserted_at) < now() - interval '1 hour' * {hours}",
+        ), column="inserted_at"),
+    ]
+    schema = settings.raw_schema(integration)
+    return SuiteSpec(f"{integration}.raw._dlt_loads", integration, schema, "_dlt_loads", tuple(expectations))

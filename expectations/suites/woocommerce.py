@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import great_expectations.expectations as gxe
 
-from expectations.freshness import freshness_hours
 from expectations.suites.base import (
     EMAIL_REGEX,
     ISO_4217_CODES,
@@ -16,6 +15,8 @@ from expectations.suites.base import (
     RAW_EMAIL_REGEX,
     SuiteSpec,
     Tagger,
+    loads_suite,
+    not_deleted,
     sql_check,
 )
 from expectations.suites.marts import MartsSlice
@@ -35,18 +36,12 @@ def _raw(table: str) -> str:
     return f"{settings.raw_schema(INTEGRATION)}.{table}"
 
 
-def _not_deleted(alias: str) -> str:
-    # dlt only creates a column once a value arrives, so `is_deleted` may not exist yet;
-    # reading it through to_jsonb keeps the check valid either way.
-    return f"not coalesce((to_jsonb({alias}) ->> 'is_deleted')::boolean, false)"
-
-
 def live_orders_sql() -> str:
     """The orders the marts should show as live: not deleted, not in the trash, and from a load
     dlt finished (staging skips rows of an unfinished load, so a check must too)."""
     return (
         f"select cast(o.id as text) as order_id, o.total as total, o.date_modified_gmt as modified_at "
-        f"from {_raw('orders')} as o where o.status <> 'trash' and {_not_deleted('o')} "
+        f"from {_raw('orders')} as o where o.status <> 'trash' and {not_deleted('o')} "
         f"and o._dlt_load_id in (select l.load_id from {_raw('_dlt_loads')} as l where l.status = 0)"
     )
 
@@ -135,16 +130,7 @@ def customers() -> SuiteSpec:
 
 
 def loads() -> SuiteSpec:
-    hours = freshness_hours(INTEGRATION)
-    expectations = [
-        tag("timeliness", sql_check(
-            f"The newest completed dlt load is younger than {hours:g} hours.",
-            f"select max(inserted_at) as newest_completed_load from {{batch}} where status = 0 "
-            f"having max(inserted_at) is null or max(inserted_at) < now() - interval '1 hour' * {hours}",
-        ), column="inserted_at"),
-    ]
-    return SuiteSpec(f"{INTEGRATION}.raw._dlt_loads", INTEGRATION, settings.raw_schema(INTEGRATION),
-                     "_dlt_loads", tuple(expectations))
+    return loads_suite(INTEGRATION)
 
 
 def suites() -> list[SuiteSpec]:
