@@ -17,6 +17,8 @@ MODELS = {
     "marts.fct_orders": "order_key",
     "marts.fct_order_lines": "order_line_key",
     "marts.dim_customers": "customer_key",
+    "intermediate.int_klaviyo_events": "event_id",
+    "marts.fct_customer_engagement": "customer_key",
 }
 
 
@@ -37,10 +39,12 @@ def test_incremental_build_after_changes_equals_a_full_refresh(database, monkeyp
     monkeypatch.setenv("SOURCES__WOOCOMMERCE__RECONCILE_INTERVAL_HOURS", "0")
     world = World(seed=61, scale=400, start=START)
     with serve_world(world):
-        assert sync_source("woocommerce", full_refresh=True, db=database).ok
+        for source in ("woocommerce", "klaviyo"):
+            assert sync_source(source, full_refresh=True, db=database).ok
         assert run_dbt(database, "build", "--full-refresh").success
         changes = world.advance(12)["woocommerce"]
-        assert sync_source("woocommerce", db=database).ok
+        for source in ("woocommerce", "klaviyo"):
+            assert sync_source(source, db=database).ok
     incremental = run_dbt(database, "build")
     assert incremental.success, incremental.failures
     after_increment = snapshot(database)

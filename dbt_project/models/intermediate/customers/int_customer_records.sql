@@ -1,5 +1,9 @@
 -- Every record of a person in any system, in one shape, normalised for matching:
--- registered web customers, and web guests (a guest checkout is a customer too).
+-- registered web customers, web guests (a guest checkout is a customer too), Klaviyo
+-- profiles and Xero contacts that are customers (a contact marked customer, or any contact
+-- that is not a supplier). Archived Xero contacts stay: they are still the person's record.
+-- Lightspeed shop customers (mobile, else phone), deleted ones included.
+-- Each system's part is there only when its source has landed.
 with
 
 woocommerce_customers as (
@@ -35,11 +39,79 @@ woocommerce_guests as (
 
 ),
 
+{%- if source_enabled('klaviyo') %}
+
+    klaviyo_profiles as (
+
+        select
+            'klaviyo' as source_system,
+            'profile:' || profile_id as record_id,
+            {{ normalize_email('email') }} as email,
+            {{ phone_e164('phone_number') }} as phone,
+            nullif(trim(first_name), '') as first_name,
+            nullif(trim(last_name), '') as last_name,
+            {{ one_line_address('address_line_1', 'city', 'postcode') }} as address,
+            updated_at
+        from {{ ref('stg_klaviyo__profiles') }}
+
+    ),
+{%- endif %}
+
+{%- if source_enabled('xero') %}
+
+    xero_contacts as (
+
+        select
+            'xero' as source_system,
+            'contact:' || contact_id as record_id,
+            {{ normalize_email('email') }} as email,
+            {{ phone_e164('phone') }} as phone,
+            nullif(trim(first_name), '') as first_name,
+            nullif(trim(last_name), '') as last_name,
+            {{ one_line_address('address_line_1', 'city', 'postcode') }} as address,
+            updated_at
+        from {{ ref('stg_xero__contacts') }}
+        where is_customer or not is_supplier
+
+    ),
+{%- endif %}
+
+{%- if source_enabled('lightspeed') %}
+
+    lightspeed_customers as (
+
+        -- deleted shop customers stay: their sales still point to them
+        select
+            'lightspeed' as source_system,
+            'customer:' || customer_id as record_id,
+            {{ normalize_email('email') }} as email,
+            {{ phone_e164("coalesce(nullif(trim(mobile), ''), phone)") }} as phone,
+            nullif(trim(first_name), '') as first_name,
+            nullif(trim(last_name), '') as last_name,
+            {{ one_line_address('address_line_1', 'suburb', 'postcode') }} as address,
+            updated_at
+        from {{ ref('stg_lightspeed__customers') }}
+
+    ),
+{%- endif %}
+
 unioned as (
 
     select * from woocommerce_customers
     union all
     select * from woocommerce_guests
+    {%- if source_enabled('klaviyo') %}
+        union all
+        select * from klaviyo_profiles
+    {%- endif %}
+    {%- if source_enabled('xero') %}
+        union all
+        select * from xero_contacts
+    {%- endif %}
+    {%- if source_enabled('lightspeed') %}
+        union all
+        select * from lightspeed_customers
+    {%- endif %}
 
 )
 

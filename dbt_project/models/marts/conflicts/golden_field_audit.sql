@@ -8,6 +8,13 @@ resolved as (
         *
     from {{ ref('int_customer_fields_resolved') }}
 
+    union all
+
+    select
+        'product' as entity,
+        *
+    from {{ ref('int_product_fields_resolved') }}
+
 )
 
 select

@@ -29,7 +29,9 @@ renamed as (
         cast(source.price as numeric(18, 4)) as unit_price,
         cast(source.subtotal as numeric(18, 2)) as line_subtotal,
         cast(source.total as numeric(18, 2)) as line_total,
-        cast(source.total_tax as numeric(18, 2)) as line_tax
+        cast(source.total_tax as numeric(18, 2)) as line_tax,
+        -- WooCommerce sends the default (standard) tax class as an empty string
+        coalesce(nullif(trim(source.tax_class), ''), 'standard') as tax_class
 
     from source
     inner join orders on source._dlt_root_id = orders._dlt_id

@@ -1,0 +1,1 @@
+{{ resolve_fields(ref('int_product_field_candidates'), 'product') }}
