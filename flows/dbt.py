@@ -53,6 +53,15 @@ def loaded_sources(db: Database) -> list[str]:
     return found
 
 
+def _refresh_pending(db: Database) -> list[str]:
+    from seamline.ops import ensure_ops_schema
+
+    ensure_ops_schema(db)
+    with db.cursor() as cur:
+        cur.execute(f"select source from {settings.schema(settings.OPS)}.refresh_pending")
+        return [row[0] for row in cur.fetchall()]
+
+
 def _invoke(args: list[str]):
     paths = ["--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR),
              "--target-path", str(target_dir()), "--log-path", str(settings.home() / "dbt" / "logs")]
@@ -79,6 +88,10 @@ def run_dbt(db: Database, *args: str) -> DbtResult:
     if "woocommerce" not in sources:
         raise SeamlineError("nothing to transform yet: WooCommerce has not landed (run `seamline sync woocommerce`)")
     args = (*args, "--vars", json.dumps({"enabled_sources": sources}))
+    pending = _refresh_pending(db) if args[0] == "build" else []
+    if pending and "--full-refresh" not in args:
+        # a source was reloaded from scratch: incremental models must not keep its old rows
+        args = (*args, "--full-refresh")
     lock = db.connect()
     lock.autocommit = True
     try:
@@ -87,6 +100,10 @@ def run_dbt(db: Database, *args: str) -> DbtResult:
         result = _invoke(list(args))
     finally:
         lock.close()  # closing the session releases the lock
+    if pending and result.success:
+        with db.cursor() as cur:
+            cur.execute(f"delete from {settings.schema(settings.OPS)}.refresh_pending where source = any(%s)",
+                        (pending,))
     if result.exception is not None:
         lines = [line.strip() for line in str(result.exception).splitlines() if line.strip()]
         raise SeamlineError(f"dbt {args[0]} could not run: {' '.join(lines[:3])}")

@@ -240,6 +240,10 @@ def _run_locked(source: str, db: Database, full_refresh: bool, trigger: str, run
             deletes_flagged=flagged.get(name, 0),
         ))
     record_sync_runs(db, run_id, runs, trigger)
+    if full_refresh:
+        with db.cursor() as cur:
+            cur.execute(f"insert into {settings.schema(settings.OPS)}.refresh_pending (source) values (%s) "
+                        "on conflict (source) do update set requested_at = now()", (source,))
     return SourceResult(source, "success", runs, "", recovered, run_id)
 
 

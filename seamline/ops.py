@@ -93,6 +93,12 @@ create table if not exists {ops}.manual_queue (
     closed_at       timestamptz
 );
 
+-- a source reloaded from scratch: the next dbt build must rebuild its incremental models too
+create table if not exists {ops}.refresh_pending (
+    source          text        primary key,
+    requested_at    timestamptz not null default now()
+);
+
 create table if not exists {ops}.pipeline_runs (
     run_id          text        primary key,
     started_at      timestamptz not null,

@@ -24,7 +24,7 @@ def test_demo_runs_full_then_incremental(database, tmp_path):
     assert "first run, full load" in out
     line = next(li for li in out.splitlines() if li.startswith("woocommerce"))
     assert line.split()[1] == "success" and int(line.split()[2]) > 200
-    assert "dbt build: ok" in out and "quality score: woocommerce" in out
+    assert "dbt build: ok" in out and "woocommerce 100.0" in out.split("quality score:")[1].splitlines()[0]
     assert "dbt docs:" in out and "Data Docs:" in out
 
     second = run_demo(env)

@@ -36,10 +36,10 @@ def test_pipeline_lands_models_and_scores(pipeline_run, database):
     assert result.dbt.success, result.dbt.failures
     assert result.dbt.counts.get("error", 0) == 0 and result.dbt.counts.get("fail", 0) == 0
     orders = world.woocommerce.orders
-    assert scalar(database, "select count(*) from marts.fct_orders") == len(orders)
-    assert scalar(database, "select sum(order_total) from marts.fct_orders where counts_as_revenue") == world_revenue(world)
+    assert scalar(database, "select count(*) from marts.fct_orders where channel = 'web'") == len(orders)
+    assert scalar(database, "select sum(order_total) from marts.fct_orders where channel = 'web' and counts_as_revenue") == world_revenue(world)
     assert scalar(database, "select count(*) from marts.fct_orders where order_status is null") == 0
-    assert result.quality.scores == {"woocommerce": 100.0}
+    assert result.quality.scores["woocommerce"] == 100.0
     assert result.quality.data_docs_path.exists()
     assert scalar(database, "select count(*) from ops.quality_scores where run_id = %s and integration = 'woocommerce' "
                             "and dimension = 'overall' and score = 100", result.run_id) == 1
@@ -55,10 +55,10 @@ def test_incremental_pipeline_run_matches_the_world(pipeline_run, database, monk
         second = pipeline_flow(sources=["woocommerce"], trigger="test")
     assert second.ok
     assert {r.resource: r.rows_loaded for r in second.syncs[0].runs}["orders"] == len(changes["orders"])
-    assert scalar(database, "select sum(order_total) from marts.fct_orders where counts_as_revenue") == world_revenue(world)
+    assert scalar(database, "select sum(order_total) from marts.fct_orders where channel = 'web' and counts_as_revenue") == world_revenue(world)
     trashed = sum(1 for o in world.woocommerce.orders.values() if o.trashed)
     gone = len(world.woocommerce.deleted_orders)  # force-deleted: found by key reconciliation
     assert gone == 1 and changes["orders_deleted"] == world.woocommerce.deleted_orders
-    assert scalar(database, "select count(*) from marts.fct_orders where is_deleted") == trashed + gone
+    assert scalar(database, "select count(*) from marts.fct_orders where channel = 'web' and is_deleted") == trashed + gone
     assert scalar(database, "select bool_and(is_deleted) from marts.fct_orders where order_key = any(%s)",
                   [f"woocommerce:{oid}" for oid in world.woocommerce.deleted_orders])
