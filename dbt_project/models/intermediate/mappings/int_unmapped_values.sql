@@ -125,6 +125,36 @@ observed as (
         from {{ ref('stg_xero__accounts') }}
     {%- endif %}
 
+    {%- if source_enabled('lightspeed') %}
+
+        union all
+
+        select
+            'status_map:order' as mapping,
+            'lightspeed' as source_system,
+            sale_status as source_value,
+            'sale:' || sale_id as record_id
+        from {{ ref('stg_lightspeed__sales') }}
+
+        union all
+
+        select
+            'currency_rates' as mapping,
+            'lightspeed' as source_system,
+            currency as source_value,
+            'outlet:' || outlet_id as record_id
+        from {{ ref('stg_lightspeed__outlets') }}
+
+        union all
+
+        select
+            'tax_codes' as mapping,
+            'lightspeed' as source_system,
+            tax_code as source_value,
+            'sale_line:' || line_item_id as record_id
+        from {{ ref('int_shop_sale_lines') }}
+    {%- endif %}
+
 ),
 
 known as (
