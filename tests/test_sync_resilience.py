@@ -76,7 +76,9 @@ def test_sigkill_mid_sync_then_rerun_loses_and_doubles_nothing(database, tmp_pat
     world = World(seed=43, scale=3000, start=START)
     # its own schemas and local state, as a separate installation would have
     env_base = {**os.environ, "DATABASE_URL": database.url, "PYTHONUNBUFFERED": "1",
-                "SEAMLINE_SCHEMA_PREFIX": "crash_", "SEAMLINE_HOME": str(tmp_path), "SEAMLINE_SYNC_LOCK_WAIT": "30"}
+                "SEAMLINE_SCHEMA_PREFIX": "crash_", "SEAMLINE_HOME": str(tmp_path), "SEAMLINE_SYNC_LOCK_WAIT": "30",
+                # the shop force-deletes an order between attempts: look for those on every run
+                "SOURCES__WOOCOMMERCE__RECONCILE_INTERVAL_HOURS": "0"}
     with serve_world(world, faults="woocommerce:slow_ms=20") as server:
         env = {**env_base, **server.settings()}
         cmd = [sys.executable, "-m", "flows.cli", "sync", "woocommerce"]
