@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import socket
 import threading
 import time
@@ -33,8 +34,13 @@ def _freeze_heap() -> None:
 class SandboxServer:
     """`with SandboxServer(world) as sandbox:` serves the world until the block ends."""
 
-    def __init__(self, world, host: str = "127.0.0.1", port: int = 0, faults: FaultPlan | None = None):
+    def __init__(self, world, host: str = "127.0.0.1", port: int = 0, faults: FaultPlan | None = None,
+                 webhook_url: str | None = None):
         self.world = world
+        # where the world's changes are sent as signed webhooks (e.g. http://127.0.0.1:8765/webhooks),
+        # signed with the receiver's own WEBHOOKS__<SOURCE>__SECRET values; unset: none are sent
+        self.webhook_url = webhook_url or os.environ.get("SEAMLINE_SANDBOX_WEBHOOK_URL") or None
+        self.webhooks = None
         self.host = host
         self.port = port or free_port(host)
         self.faults = faults or FaultPlan()
@@ -50,7 +56,15 @@ class SandboxServer:
     def settings(self) -> dict[str, str]:
         return source_settings(self.world, self.base_url)
 
+    def _send_webhooks(self) -> None:
+        if self.webhook_url and self.webhooks is None:
+            from sandbox.webhooks import SENDS, WebhookSender
+
+            secrets = {name: os.environ.get(f"WEBHOOKS__{name.upper()}__SECRET", "") for name in SENDS}
+            self.webhooks = WebhookSender(self.world, self.webhook_url, secrets).attach()
+
     def start(self) -> SandboxServer:
+        self._send_webhooks()
         _freeze_heap()
         self._thread = threading.Thread(target=self._server.run, name="sandbox", daemon=True)
         self._thread.start()
@@ -65,9 +79,12 @@ class SandboxServer:
         self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self.webhooks is not None:
+            self.webhooks.close()
         gc.unfreeze()  # a world no longer served can be collected again
 
     def serve_forever(self) -> None:
+        self._send_webhooks()
         _freeze_heap()
         try:
             self._server.run()

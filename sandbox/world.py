@@ -41,6 +41,7 @@ class World:
         self.lightspeed = LightspeedStore(self, random.Random(f"{seed}:lightspeed"), n_sales=scale)
         self.finale = FinaleStore(self, random.Random(f"{seed}:finale"), scale=scale)
         self.advanced_hours: list[float] = []
+        self.listeners: list = []  # called with each advance's changes (sandbox/webhooks.py sends them)
 
     def add_person(self) -> Person:
         person = make_person(self._people_rng, len(self.people) + 1)
@@ -57,13 +58,16 @@ class World:
             t0 = self.clock.now()
             t1 = self.clock.advance(hours)
             self.advanced_hours.append(hours)
-            return {
+            changes = {
                 "woocommerce": self.woocommerce.advance(t0, t1, hours),
                 "klaviyo": self.klaviyo.advance(t0, t1, hours),
                 "xero": self.xero.advance(t0, t1, hours),
                 "lightspeed": self.lightspeed.advance(t0, t1, hours),
                 "finale": self.finale.advance(t0, t1, hours),
             }
+            for listener in self.listeners:
+                listener(changes)
+            return changes
 
     # -- ground truth ------------------------------------------------------------
     def web_order_totals(self) -> dict[int, Decimal]:
