@@ -35,7 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--week", help="ISO week, e.g. 2024-W03 (default: the current week so far)")
     rp.add_argument("--out", help="output folder (default: SEAMLINE_HOME/reports)")
     rt = sub.add_parser("retry", help="replay a manual-queue item (see `seamline queue`) and close it")
-    rt.add_argument("item_id", type=int)
+    rt.add_argument("item_id", type=int, nargs="?")
+    rt.add_argument("--dead-letter", type=int, metavar="ID", help="replay a webhook event from ops.dead_letter")
     sub.add_parser("queue", help="list the open manual-queue items")
     sv = sub.add_parser("serve", help="serve the deployments on their schedules (and the dashboard)")
     sv.add_argument("--port", type=int, default=8765, help="dashboard and webhook port")
@@ -135,6 +136,10 @@ def _dispatch(args) -> int:
             print("the manual queue is empty")
         return 0
     if args.command == "retry":
+        if args.dead_letter is not None:
+            return _retry_dead_letter(get_database(), args.dead_letter)
+        if args.item_id is None:
+            raise SeamlineError("retry needs a manual-queue item ID or --dead-letter ID")
         return _retry(get_database(), args.item_id)
     if args.command == "serve":
         from flows.serve import serve
@@ -186,6 +191,17 @@ def _retry(db, item_id: int) -> int:
         return 1
     close(db, item_id)
     print(f"item {item_id} replayed and closed")
+    return 0
+
+
+def _retry_dead_letter(db, dead_id: int) -> int:
+    from webhooks.replay import replay_dead_letter
+
+    outcome = replay_dead_letter(db, dead_id)
+    if not outcome.ok:
+        print(f"seamline: replay of dead letter {dead_id} failed: {outcome.message}", file=sys.stderr)
+        return 1
+    print(f"dead letter {dead_id} replayed (sync run {outcome.run_id}) and closed")
     return 0
 
 

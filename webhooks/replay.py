@@ -3,14 +3,21 @@ the dead letter when the sync succeeds (the event is then marked done with that 
 
 from __future__ import annotations
 
+import logging
+import os
+
 from seamline.database import Database
 from seamline.errors import SeamlineError
 from webhooks.runners import Outcome, default_runner
 from webhooks.store import dead_letters, ops
 from webhooks.vendors import RESOURCES
 
+log = logging.getLogger(__name__)
 
-def replay_dead_letter(db: Database, dead_id: int, runner=None, transform: bool = True) -> Outcome:
+
+def replay_dead_letter(db: Database, dead_id: int, runner=None, transform: bool | None = None) -> Outcome:
+    """The sync's outcome; after a successful one, a dbt build (unless WEBHOOKS_TRANSFORM=off), whose
+    failure is logged but does not undo the replay: the data has landed."""
     letter = next((d for d in dead_letters(db, status=None) if d.dead_id == dead_id), None)
     if letter is None:
         raise SeamlineError(f"no dead letter {dead_id}")
@@ -32,6 +39,13 @@ def replay_dead_letter(db: Database, dead_id: int, runner=None, transform: bool 
         else:
             cur.execute(f"update {ops()}.dead_letter set reason = %s, attempts = attempts + 1 where dead_id = %s",
                         (outcome.message, dead_id))
+    if transform is None:
+        transform = os.environ.get("WEBHOOKS_TRANSFORM", "on") != "off"
     if outcome.ok and transform:
-        runner.transform(f"webhooks-replay-{dead_id}-transform")
+        try:
+            built = runner.transform(f"webhooks-replay-{dead_id}-transform")
+        except Exception as exc:  # reported; the replay itself stands
+            built = Outcome(False, message=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        if not built.ok:
+            log.warning("dbt build after replaying dead letter %s failed: %s", dead_id, built.message)
     return outcome
