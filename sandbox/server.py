@@ -31,6 +31,27 @@ def _freeze_heap() -> None:
     gc.freeze()
 
 
+def with_advance(app, world):
+    """The app plus `POST /_sandbox/advance?hours=N`: move the world forward (and so send its
+    webhooks) from outside, e.g. with curl while `seamline serve` receives them."""
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import JSONResponse
+    from starlette.routing import Mount, Route
+
+    async def advance(request):
+        try:
+            hours = float(request.query_params.get("hours", "1"))
+        except ValueError:
+            hours = 0
+        if not 0 < hours <= 744:
+            return JSONResponse({"error": "hours must be a number between 0 and 744"}, 400)
+        changes = await run_in_threadpool(world.advance, hours)
+        return JSONResponse({name: {kind: len(ids) for kind, ids in kinds.items()} for name, kinds in changes.items()})
+
+    return Starlette(routes=[Route("/_sandbox/advance", advance, methods=["POST"]), Mount("", app=app)])
+
+
 class SandboxServer:
     """`with SandboxServer(world) as sandbox:` serves the world until the block ends."""
 
@@ -44,7 +65,10 @@ class SandboxServer:
         self.host = host
         self.port = port or free_port(host)
         self.faults = faults or FaultPlan()
-        config = uvicorn.Config(build_app(world, self.faults), host=host, port=self.port, log_level="warning",
+        app = build_app(world, self.faults)
+        if self.webhook_url:
+            app = with_advance(app, world)
+        config = uvicorn.Config(app, host=host, port=self.port, log_level="warning",
                                 access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None

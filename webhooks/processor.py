@@ -55,6 +55,7 @@ class Processor:
         self.poll = poll if poll is not None else _env_seconds("WEBHOOKS_POLL_SECONDS", 1)
         self.transform = transform if transform is not None else os.environ.get("WEBHOOKS_TRANSFORM", "on") != "off"
         self.syncs = 0  # syncs started by this processor (the debounce at work)
+        self.last_transform: Outcome | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -75,7 +76,7 @@ class Processor:
                 synced = [r for r in results if r.outcome is not None and r.outcome.ok]
                 if synced and self.transform:
                     key = "webhooks-transform-" + "-".join(f"{r.source}.{r.outcome.run_id}" for r in synced)
-                    outcome = self._attempt(self.runner.transform, key)
+                    outcome = self.last_transform = self._attempt(self.runner.transform, key)
                     if not outcome.ok:
                         log.warning("dbt build after webhook syncs failed: %s", outcome.message)
                 return results

@@ -21,7 +21,8 @@ class Outcome:
 def dbt_select() -> list[str]:
     """`WEBHOOKS_DBT_SELECT` (e.g. `+fct_orders`): build only those after a webhook sync; default all."""
     select = os.environ.get("WEBHOOKS_DBT_SELECT", "").strip()
-    return ["--select", *select.split()] if select else []
+    # cautious: a test that also reads a model outside the selection is left for the full build
+    return ["--select", *select.split(), "--indirect-selection", "cautious"] if select else []
 
 
 class InProcessRunner:
