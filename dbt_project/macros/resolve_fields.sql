@@ -11,7 +11,13 @@
     - manual: provisionally source priority, and every disagreement goes to review.
 
     Within a source only the newest record counts first, so a stale value never beats a
-    newer one from the same system. Null values are not candidates. -#}
+    newer one from the same system. Null values are not candidates.
+
+    Above every strategy: an operator's decision (ops.conflict_decisions, made in the
+    dashboard's review page; the newest per field counts). It stands until a source sends a
+    value newer than anything the operator saw (`source_newest_at`) that differs from the
+    chosen one; then the field follows its strategy again and, while the sources still
+    disagree, goes back to review as `decision_outdated` instead of overriding the new data. -#}
 {% macro resolve_fields(candidates, entity) %}
 
 with
@@ -53,6 +59,7 @@ disagreement as (
         candidates.entity_key,
         candidates.field,
         count(distinct candidates.value) as distinct_values,
+        max(newest.newest_at) as newest_at,
         count(distinct candidates.value) filter (
             where candidates.updated_at = newest.newest_at
         ) as values_at_newest,
@@ -82,6 +89,39 @@ ranked as (
 
 ),
 
+decisions as (
+
+    select distinct on (entity_key, field)
+        entity_key,
+        field,
+        decision_id,
+        chosen_value,
+        decided_by,
+        decided_at,
+        source_newest_at
+    from {{ ref('stg_ops__conflict_decisions') }}
+    where entity = '{{ entity }}'
+    order by entity_key asc, field asc, decided_at desc, decision_id desc
+
+),
+
+decision_standing as (
+
+    select
+        decisions.*,
+        exists (
+            select 1
+            from candidates
+            where
+                candidates.entity_key = decisions.entity_key
+                and candidates.field = decisions.field
+                and candidates.updated_at > decisions.source_newest_at
+                and candidates.value <> decisions.chosen_value
+        ) as is_outdated
+    from decisions
+
+),
+
 resolved as (
 
     select
@@ -94,6 +134,7 @@ resolved as (
         ranked.strategy,
         disagreement.distinct_values,
         disagreement.competing_values,
+        disagreement.newest_at,
         case
             when ranked.strategy = 'last_write_wins' and disagreement.values_at_newest > 1 then 'tie'
             when ranked.strategy = 'manual' and disagreement.distinct_values > 1 then 'manual'
@@ -103,27 +144,65 @@ resolved as (
         on ranked.entity_key = disagreement.entity_key and ranked.field = disagreement.field
     where ranked.winner_rank = 1
 
+),
+
+decided as (
+
+    select
+        resolved.*,
+        decision_standing.decision_id,
+        decision_standing.chosen_value,
+        decision_standing.decided_by,
+        decision_standing.decided_at,
+        decision_standing.is_outdated,
+        coalesce(not decision_standing.is_outdated, false) as decision_applies
+    from resolved
+    left join decision_standing
+        on resolved.entity_key = decision_standing.entity_key and resolved.field = decision_standing.field
+
+),
+
+reviewed as (
+
+    select
+        *,
+        case
+            when decision_applies then null
+            when is_outdated and distinct_values > 1 then 'decision_outdated'
+            else review_reason
+        end as final_review_reason
+    from decided
+
 )
 
 select
     entity_key,
     field,
-    value,
-    source_system,
-    record_id,
-    updated_at,
+    case when decision_applies then chosen_value else value end as value,
+    case when decision_applies then 'operator' else source_system end as source_system,
+    case when decision_applies then 'decision:' || decision_id else record_id end as record_id,
+    case when decision_applies then decided_at else updated_at end as updated_at,
     strategy,
     distinct_values,
     competing_values,
-    review_reason,
-    review_reason is not null as needs_review,
+    newest_at,
+    final_review_reason as review_reason,
+    final_review_reason is not null as needs_review,
     case
-        when review_reason = 'tie' then 'last_write_wins tied; provisional by source priority'
-        when review_reason = 'manual' then 'manual review pending; provisional by source priority'
+        when decision_applies then 'operator decision'
+        when final_review_reason = 'decision_outdated'
+            then 'operator decision outdated by a newer source value; provisional by ' || strategy
+        when final_review_reason = 'tie' then 'last_write_wins tied; provisional by source priority'
+        when final_review_reason = 'manual' then 'manual review pending; provisional by source priority'
         when strategy = 'last_write_wins' then 'newest value'
         when strategy = 'source_priority' then 'highest-priority source with a value'
         else strategy
-    end as rule_applied
-from resolved
+    end as rule_applied,
+    decision_id,
+    chosen_value as decided_value,
+    decided_by,
+    decided_at,
+    case when decision_applies then 'applied' when is_outdated then 'outdated' end as decision_status
+from reviewed
 
 {% endmacro %}
