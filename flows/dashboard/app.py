@@ -1,4 +1,5 @@
-"""The health dashboard: an ASGI (Starlette) app behind one password.
+"""The health dashboard and the operator console (flows/dashboard/console.py): an ASGI (Starlette)
+app behind one password.
 
     app = build_dashboard_app(db)      # raises SeamlineError without SEAMLINE_DASHBOARD_PASSWORD
 
@@ -26,6 +27,7 @@ from starlette.staticfiles import StaticFiles
 from flows.dashboard import data
 from flows.dashboard.auth import COOKIE, LoginThrottle, RequireLogin, Sessions, configured_password, safe_next
 from flows.dashboard.charts import line_chart
+from flows.dashboard.console import console_routes
 from flows.status import age_text, integration_status
 from seamline.database import Database
 from seamline.errors import SeamlineError
@@ -136,6 +138,7 @@ def build_dashboard_app(db: Database, *, password: str | None = None, sources: l
         Route("/logout", logout, methods=["POST"]),
         Route("/api/status", status_json),
         Route("/healthz", healthz),
+        *console_routes(db, sessions, page),  # review queue, mappings, metrics
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         # the docs sites, behind the same login
         Mount("/docs/dbt", StaticFiles(directory=docs["dbt"], html=True, check_dir=False)),

@@ -84,6 +84,14 @@ class Sessions:
             return False
         return session_id not in self._revoked
 
+    def csrf_token(self, token: str | None) -> str:
+        """The form token of a session: bound to its id, so it is worthless in another session."""
+        session_id = token.split(".")[1] if self.valid(token) else ""
+        return self._sign(f"csrf.{session_id}")
+
+    def csrf_ok(self, token: str | None, given: str | None) -> bool:
+        return self.valid(token) and hmac.compare_digest((given or "").encode(), self.csrf_token(token).encode())
+
     def revoke(self, token: str | None) -> None:
         if self.valid(token):
             self._revoked.add(token.split(".")[1])

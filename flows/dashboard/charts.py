@@ -77,3 +77,72 @@ def line_chart(chart_id: str, title: str, series: dict[str, list[tuple[datetime,
                          f"<title>{escape(name)} {t:%Y-%m-%d %H:%M} UTC: {escape(_number(v, unit))}</title></circle>")
     parts.append("</svg>")
     return "".join(parts)
+
+
+def bar_chart(chart_id: str, title: str, categories: list[str], series: dict[str, dict[str, float]],
+              names: list[str], unit: str = "") -> str:
+    """Grouped bars: one group per category (a day), one bar per series (a channel); negative
+    values (returns) hang below the zero line."""
+    values = [v for per in series.values() for v in per.values()]
+    head = (f'<svg id="{escape(chart_id)}" class="chart" role="img" viewBox="0 0 {WIDTH} {HEIGHT}" '
+            f'width="{WIDTH}" height="{HEIGHT}" data-bars="{len(values)}" aria-label="{escape(title)}">'
+            f"<title>{escape(title)}</title>")
+    if not values or not categories:
+        return (head + f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" fill="#777">'
+                "no data in this range</text></svg>")
+    top = _nice_max(max(max(values), 0))
+    bottom = -_nice_max(-min(values)) if min(values) < 0 else 0.0
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def y(v: float) -> float:
+        return TOP + plot_h * (top - v) / (top - bottom)
+
+    parts = [head]
+    for v in sorted({top, 0.0, bottom, top / 2}):
+        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#e3e6ec"/>'
+                     f'<text x="{LEFT - 6}" y="{y(v) + 4:.1f}" text-anchor="end" font-size="11" fill="#555">'
+                     f"{escape(_number(v, unit))}</text>")
+    group_w = plot_w / len(categories)
+    names_here = [n for n in names if n in series]
+    bar_w = max(group_w * 0.8 / max(len(names_here), 1), 1.0)
+    for i, category in enumerate(categories):
+        x0 = LEFT + i * group_w + group_w * 0.1
+        for j, name in enumerate(names_here):
+            if category not in series[name]:
+                continue
+            v = series[name][category]
+            top_y, bottom_y = sorted((y(v), y(0)))
+            parts.append(f'<rect class="bar" data-series="{escape(name)}" data-category="{escape(category)}" '
+                         f'x="{x0 + j * bar_w:.1f}" y="{top_y:.1f}" width="{bar_w:.1f}" '
+                         f'height="{max(bottom_y - top_y, 0.5):.1f}" fill="{colour_of(names, name)}">'
+                         f"<title>{escape(name)} {escape(category)}: {escape(_number(v, unit))}</title></rect>")
+    step = max(1, len(categories) // 6)  # at most about seven labels
+    for i in range(0, len(categories), step):
+        parts.append(f'<text x="{LEFT + (i + 0.5) * group_w:.1f}" y="{HEIGHT - 12}" text-anchor="middle" '
+                     f'font-size="11" fill="#555">{escape(categories[i][5:])}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def hbar_chart(chart_id: str, title: str, items: list[tuple[str, float]], unit: str = "") -> str:
+    """Horizontal bars, one per labelled item (top products, locations), largest first as given."""
+    height = TOP + 22 * max(len(items), 1) + 8
+    head = (f'<svg id="{escape(chart_id)}" class="chart" role="img" viewBox="0 0 {WIDTH} {height}" '
+            f'width="{WIDTH}" height="{height}" data-bars="{len(items)}" aria-label="{escape(title)}">'
+            f"<title>{escape(title)}</title>")
+    if not items:
+        return head + f'<text x="{WIDTH / 2}" y="{height / 2 + 4}" text-anchor="middle" fill="#777">none</text></svg>'
+    label_w = 190
+    top = _nice_max(max(max(v for _, v in items), 0))
+    parts = [head]
+    for i, (label, v) in enumerate(items):
+        yy = TOP + 22 * i
+        w = (WIDTH - label_w - 70) * max(v, 0) / top
+        parts.append(f'<text x="{label_w - 6}" y="{yy + 13}" text-anchor="end" font-size="11" fill="#333">'
+                     f"{escape(label[:32])}</text>"
+                     f'<rect class="bar" x="{label_w}" y="{yy + 2}" width="{w:.1f}" height="16" fill="{PALETTE[0]}">'
+                     f"<title>{escape(label)}: {escape(_number(v, unit))}</title></rect>"
+                     f'<text x="{label_w + w + 4:.1f}" y="{yy + 14}" font-size="11" fill="#555">'
+                     f"{escape(_number(v, unit))}</text>")
+    parts.append("</svg>")
+    return "".join(parts)
