@@ -17,7 +17,8 @@ from sandbox.world import World
 from webhooks.processor import Processor
 from webhooks.receiver import build_app
 from webhooks.runners import InProcessRunner
-from webhooks.store import dead_letters, ensure_tables
+from webhooks.store import ConnectionPool, dead_letters, ensure_tables, record
+from webhooks.vendors import Delivery
 
 SECRET = "wc-processor-secret"
 START = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
@@ -48,7 +49,10 @@ def states(database) -> dict[str, int]:
 
 
 def test_a_burst_of_a_thousand_events_runs_one_sync_and_each_event_is_done_once(receiver, database):
-    deliver(receiver, 1000)
+    pool = ConnectionPool(database)  # stored as the receiver stores them (its HTTP side: test_webhooks_load)
+    for oid in range(1000):
+        record(pool, Delivery("woocommerce", f"delivery:{oid}", "order.updated", ["order"]), b"{}", {})
+    pool.close()
     world = World(seed=91, scale=120, start=START)
     with serve_world(world):
         runner = InProcessRunner(database)
@@ -112,3 +116,25 @@ def test_a_refused_credential_dead_letters_at_once(receiver, database, monkeypat
     assert len(result.dead) == 2 and not result.retrying
     reasons = {d.reason for d in dead_letters(database)}
     assert len(reasons) == 1 and "retrying cannot help" in reasons.pop()
+
+
+def test_through_prefect_one_flow_run_per_batch_of_events(prefect_harness):
+    """With a Prefect API, a batch becomes a run of the `sync-<source>` deployment; its idempotency
+    key makes a processor restarted mid-batch find that run again instead of starting another."""
+    from prefect.client.orchestration import get_client
+
+    from flows.deployments import load_specs, to_deployments
+    from webhooks.runners import PrefectRunner
+
+    deployment = next(d for d in to_deployments(load_specs()) if d.name == "sync-woocommerce")
+    deployment.apply()
+    runner = PrefectRunner(timeout=0)  # do not wait: no worker serves it in this test
+    first = runner.sync("woocommerce", "webhooks-woocommerce-1-40-40-try1")
+    again = runner.sync("woocommerce", "webhooks-woocommerce-1-40-40-try1")
+    retried = runner.sync("woocommerce", "webhooks-woocommerce-1-40-40-try2")
+    assert first.run_id == again.run_id != retried.run_id
+    assert not first.ok and "Scheduled" in first.message  # not finished: not counted as done
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(first.run_id)
+    assert run.parameters == {"source": "woocommerce", "trigger": "webhook", "use_ladder": False}
+    assert "webhook" in run.tags
