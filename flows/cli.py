@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     rt = sub.add_parser("retry", help="replay a manual-queue item (see `seamline queue`) and close it")
     rt.add_argument("item_id", type=int, nargs="?")
     rt.add_argument("--dead-letter", type=int, metavar="ID", help="replay a webhook event from ops.dead_letter")
-    sub.add_parser("queue", help="list the open manual-queue items")
+    sub.add_parser("queue", help="list the open manual-queue items and webhook dead letters")
     sv = sub.add_parser("serve", help="serve the deployments on their schedules (and the dashboard)")
     sv.add_argument("--port", type=int, default=8765, help="dashboard and webhook port")
     return p
@@ -134,6 +134,12 @@ def _dispatch(args) -> int:
                   f"      error: {item.error}\n      needs: {item.needs}")
         if not items:
             print("the manual queue is empty")
+        from webhooks.store import dead_letters
+
+        for letter in dead_letters(get_database()):
+            print(f"dead letter {letter.dead_id}: {letter.source} {letter.topic} (event {letter.event_id}), "
+                  f"{letter.attempts} attempts\n      reason: {letter.reason}\n"
+                  f"      replay: seamline retry --dead-letter {letter.dead_id}")
         return 0
     if args.command == "retry":
         if args.dead_letter is not None:

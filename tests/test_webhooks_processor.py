@@ -93,6 +93,11 @@ def test_failures_climb_the_ladder_then_dead_letter_and_retry_replays_them(recei
     assert [d.attempts for d in letters] == [1, 3, 3, 3]
     assert "no sync covers woocommerce resource 'action'" in letters[0].reason
     assert all("127.0.0.1" in d.reason or "onnect" in d.reason for d in letters[1:]), letters[1].reason
+    capsys.readouterr()
+    assert seamline(["queue"]) == 0  # the operator's list shows them, with how to replay
+    listed = capsys.readouterr().out
+    assert f"dead letter {letters[1].dead_id}: woocommerce order.updated" in listed
+    assert f"replay: seamline retry --dead-letter {letters[1].dead_id}" in listed and listed.count("dead letter") == 4
     # seamline retry --dead-letter: the unknown resource still cannot be replayed, clearly
     assert seamline(["retry", "--dead-letter", str(letters[0].dead_id)]) == 1
     assert "still no sync covers woocommerce resource 'action'" in capsys.readouterr().err

@@ -156,8 +156,12 @@ def test_klaviyo_signature_with_its_timestamp_and_stale_replays_refused(client, 
     assert scalar(database, "select count(*) from ops.webhook_events") == 2
 
 
-def test_unknown_sources_and_missing_secrets(client, database, monkeypatch):
+def test_unknown_sources_missing_secrets_and_oversized_bodies(client, database, monkeypatch):
     assert client.post("/webhooks/finale", content=b"{}").status_code == 404
+    huge = b"x" * (5 * 1024 * 1024 + 1)
+    assert client.post("/webhooks/woocommerce", content=huge,
+                       headers=woocommerce_headers(SECRETS["woocommerce"], huge, "order", "updated", "big")
+                       ).status_code == 413
     monkeypatch.delenv("WEBHOOKS__XERO__SECRET")
     monkeypatch.setenv("WEBHOOKS__XERO__SECRET", "")
     assert client.post("/webhooks/xero", content=b"{}", headers=xero_headers("", b"{}")).status_code == 503
