@@ -212,7 +212,9 @@ def test_a_conflict_resolved_in_the_page_is_applied_by_the_transform(console, pa
     assert scalar(database, f"select count(*) from {PREFIX}marts.review_queue where review_key = %s", review_key) == 0
     page.goto(f"{console['url']}/review")
     assert page.locator(f"#item-{review_key}").count() == 0
-    assert page.locator("#decisions tbody tr").first.get_attribute("data-status") == "applied"
+    decision = page.locator("#decisions tbody tr").first
+    assert decision.get_attribute("data-status") == "applied"
+    assert decision.locator("td.golden").inner_text() == "+61412000999"  # the golden record took it
 
 
 def test_a_decision_survives_a_full_refresh(console, database):
