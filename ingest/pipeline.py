@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import os
 from pathlib import Path
 
 import dlt
@@ -32,7 +33,27 @@ def pipelines_dir(db: Database) -> Path:
     return settings.home() / "pipelines" / hashlib.sha256(identity.encode()).hexdigest()[:12]
 
 
+def dlt_defaults() -> None:
+    """dlt settings every Seamline pipeline runs with (an explicit environment wins)."""
+    # load files live for seconds on local disk: gzip cost most of dlt's normalize time
+    os.environ.setdefault("NORMALIZE__DATA_WRITER__DISABLE_COMPRESSION", "true")
+    # Arrow items (ingest/columnar.py) carry `_dlt_load_id` like dict items: staging models read it
+    os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+    _keep_empty_strings_in_csv_loads()
+
+
+def _keep_empty_strings_in_csv_loads() -> None:
+    """dlt loads Arrow items into Postgres as CSV with FORCE_NULL on every nullable column, which
+    turns a quoted empty string into NULL. Arrow's CSV writer already writes NULL unquoted and ''
+    quoted, so without FORCE_NULL both survive. (The module's only use of this helper is that
+    FORCE_NULL list; dlt is pinned in constraints.txt, and tests/test_columnar.py checks '' lands.)"""
+    from dlt.destinations.impl.postgres import postgres
+
+    postgres.is_nullable_column = lambda column: False
+
+
 def make_pipeline(source: str, db: Database) -> dlt.Pipeline:
+    dlt_defaults()
     return dlt.pipeline(
         pipeline_name=f"seamline_{source}",
         destination=dlt.destinations.postgres(credentials=db.dlt_credentials()),

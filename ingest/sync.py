@@ -8,6 +8,7 @@ one invocation after a crash both recovers and syncs.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import time
@@ -15,8 +16,9 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from ingest.columnar import prune_replaced_children
 from ingest.http import AuthError, MalformedResponse, RateLimitExhausted, SourceError, SyncStats
-from ingest.pipeline import make_pipeline, make_source, reconciler
+from ingest.pipeline import SOURCE_MODULES, make_pipeline, make_source, reconciler
 from seamline import settings
 from seamline.database import Database, get_database
 from seamline.errors import SeamlineError
@@ -166,14 +168,21 @@ def drop_dependent_views(db: Database, schema: str) -> list[str]:
     return views
 
 
-def finish_pending(pipeline) -> int:
-    """Complete the load packages a crashed run left behind; returns how many there were."""
+def finish_pending(pipeline) -> list[str]:
+    """Complete the load packages a crashed run left behind; returns their load ids."""
     pending = len(pipeline.list_extracted_load_packages()) + len(pipeline.list_normalized_load_packages())
-    if pending:
-        log.warning("%s: finishing %d load package(s) left by an interrupted run", pipeline.pipeline_name, pending)
-        pipeline.normalize()
-        pipeline.load()
-    return pending
+    if not pending:
+        return []
+    log.warning("%s: finishing %d load package(s) left by an interrupted run", pipeline.pipeline_name, pending)
+    pipeline.normalize()
+    return list(pipeline.load().loads_ids)
+
+
+def prune_children(db: Database, source: str, load_ids: list[str]) -> None:
+    """Columnar resources merge child tables on their own (ingest/columnar.py): drop the child
+    rows of records these loads replaced whose lists came back empty."""
+    for root in getattr(importlib.import_module(SOURCE_MODULES[source]), "COLUMNAR_RESOURCES", ()):
+        prune_replaced_children(db, settings.raw_schema(source), root, load_ids)
 
 
 def sync_source(source: str, *, full_refresh: bool = False, trigger: str = "manual",
@@ -197,14 +206,16 @@ def _run_locked(source: str, db: Database, full_refresh: bool, trigger: str, run
     recovered = 0
     cursors_before: dict[str, str | None] = {}
     try:
-        recovered = finish_pending(pipeline)
+        recovered_loads = finish_pending(pipeline)
+        recovered = len(recovered_loads)
         if full_refresh:
             drop_dependent_views(db, settings.raw_schema(source))
         cursors_before = {} if full_refresh else _cursors(pipeline, source)
         columns_before = _columns(pipeline)
         dlt_source = make_source(source, stats=stats)
         resources = list(dlt_source.selected_resources)
-        pipeline.run(dlt_source, refresh="drop_sources" if full_refresh else None)
+        info = pipeline.run(dlt_source, refresh="drop_sources" if full_refresh else None)
+        prune_children(db, source, recovered_loads + list(info.loads_ids))
         reconcile = reconciler(source)
         full_load = full_refresh or not any(cursors_before.values())
         flagged = reconcile(db, stats=stats, full_load=full_load) if reconcile else {}

@@ -10,10 +10,12 @@ from typing import Any
 import dlt
 from dlt.common.configuration import with_config
 
+from ingest.columnar import FILE_FORMAT, ROOT_KEY_COLUMNS, NestedLayout
 from ingest.cursor import OverlapCursor, parse_utc
 from ingest.reconcile import flag_missing, is_due, mark_reconciled
 from ingest.woocommerce.helpers import WooCommerceClient
 from ingest.woocommerce.settings import (
+    ARROW_BATCH,
     CUSTOMER_COLUMNS,
     ORDER_COLUMNS,
     ORDER_NESTED_HINTS,
@@ -22,6 +24,9 @@ from ingest.woocommerce.settings import (
     PRODUCT_COLUMNS,
 )
 from seamline.settings import raw_schema  # not `settings`: the name is this package's own module
+
+# resources yielding Arrow tables with their own child tables (see ingest/columnar.py)
+COLUMNAR_RESOURCES = ("orders",)
 
 
 @dlt.source(name="woocommerce", section="woocommerce")
@@ -37,7 +42,7 @@ def woocommerce(
     client = client or WooCommerceClient(base_url, consumer_key, consumer_secret, stats)
     return (
         dlt.resource(orders, name="orders", write_disposition="merge", primary_key="id",
-                     columns=ORDER_COLUMNS, nested_hints=ORDER_NESTED_HINTS)(client, page_size),
+                     columns=ROOT_KEY_COLUMNS, file_format=FILE_FORMAT)(client, page_size),
         dlt.resource(customers, name="customers", write_disposition="merge", primary_key="id",
                      columns=CUSTOMER_COLUMNS)(client, page_size),
         dlt.resource(products, name="products", write_disposition="merge", primary_key="id",
@@ -54,9 +59,12 @@ def _fresh(cursor: OverlapCursor, page: list[dict]) -> list[dict]:
     return fresh
 
 
-def orders(client: WooCommerceClient, page_size: int) -> Iterator[list[dict]]:
+def orders(client: WooCommerceClient, page_size: int) -> Iterator[Any]:
+    """Orders as Arrow tables (ingest/columnar.py): the biggest stream skips dlt's row normaliser."""
     cursor = OverlapCursor(dlt.current.resource_state(), overlap=OVERLAP)
     since = cursor.start()
+    layout = NestedLayout("orders", "id", ORDER_COLUMNS, ORDER_NESTED_HINTS).learn(dlt.current.source_schema())
+    batch: list[dict] = []
     # `status=any` hides trashed orders; a second pass over `status=trash` finds them
     for status in ("any", "trash"):
         for page in client.walk_modified("orders", {"status": status}, since, "orders", page_size):
@@ -66,8 +74,12 @@ def orders(client: WooCommerceClient, page_size: int) -> Iterator[list[dict]]:
                 deleted = order.get("status") == "trash"
                 order["is_deleted"] = deleted
                 order["deleted_seen_at"] = seen_at if deleted else None
-            if fresh:
-                yield fresh
+            batch.extend(fresh)
+            if len(batch) >= ARROW_BATCH:
+                yield from layout.items(batch)
+                batch = []
+    if batch:
+        yield from layout.items(batch)
     cursor.commit()
 
 

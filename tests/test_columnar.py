@@ -1,0 +1,148 @@
+"""Arrow items (ingest/columnar.py) land the same tables, columns, types and values as dlt's own
+normaliser, and a changed record's child rows are replaced, never kept beside the new ones."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import dlt
+import pytest
+from conftest import scalar, serve_world
+
+from ingest.columnar import FILE_FORMAT, ROOT_KEY_COLUMNS, NestedLayout, prune_replaced_children
+from ingest.pipeline import dlt_defaults
+from ingest.woocommerce import woocommerce
+from ingest.woocommerce.settings import ORDER_COLUMNS, ORDER_NESTED_HINTS
+from sandbox.world import World
+
+START = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
+DLT_KEYS = ("_dlt_id", "_dlt_root_id", "_dlt_parent_id", "_dlt_load_id")
+
+
+def _pipeline(db, name: str):
+    dlt_defaults()
+    return dlt.pipeline(pipeline_name=f"test_{name}", dataset_name=name, pipelines_dir=f"/tmp/seamline-{name}",
+                        destination=dlt.destinations.postgres(credentials=db.dlt_credentials()))
+
+
+def _columns(db, schema: str) -> dict[str, set]:
+    with db.cursor() as cur:
+        cur.execute("select table_name, column_name, data_type, numeric_precision, numeric_scale "
+                    "from information_schema.columns where table_schema = %s and table_name not like '\\_dlt%%'",
+                    (schema,))
+        tables: dict[str, set] = {}
+        for table, *column in cur.fetchall():
+            tables.setdefault(table, set()).add(tuple(column))
+        return tables
+
+
+def _rows(db, schema: str, table: str, columns: list[str]) -> list[tuple]:
+    """Every row, its dlt keys replaced by the id of the order it belongs to."""
+    plain = [c for c in columns if c not in DLT_KEYS]
+    select = ", ".join(f"t.{c}" for c in plain)
+    with db.cursor() as cur:
+        if table == "orders":
+            cur.execute(f"select {select} from {schema}.orders as t order by t.id")
+        else:
+            cur.execute(f"select o.id, {select} from {schema}.{table} as t "
+                        f"inner join {schema}.orders as o on o._dlt_id = t._dlt_root_id order by 1, t._dlt_list_idx")
+        return cur.fetchall()
+
+
+@pytest.fixture(scope="module")
+def both_ways(database):
+    """The same sandbox orders (as the source hands them to its layout) loaded by dlt's
+    normaliser from dicts and by NestedLayout from Arrow tables."""
+    world = World(seed=5, scale=300, start=START)
+    world.advance(30)  # trashed, refunded and edited orders too
+    batches: list[list[dict]] = []
+    real_items = NestedLayout.items
+
+    def spy(self, records):
+        batches.append(records)
+        return real_items(self, records)
+
+    with serve_world(world) as server, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(NestedLayout, "items", spy)
+        settings = server.settings()
+        for _ in woocommerce(base_url=settings["SOURCES__WOOCOMMERCE__BASE_URL"],
+                             consumer_key=settings["SOURCES__WOOCOMMERCE__CONSUMER_KEY"],
+                             consumer_secret=settings["SOURCES__WOOCOMMERCE__CONSUMER_SECRET"]).with_resources("orders"):
+            pass
+    layout = NestedLayout("orders", "id", ORDER_COLUMNS, ORDER_NESTED_HINTS)
+    loads = {
+        "parity_dicts": dlt.resource([order for batch in batches for order in batch], name="orders",
+                                     write_disposition="merge", primary_key="id", columns=ORDER_COLUMNS,
+                                     nested_hints=ORDER_NESTED_HINTS),
+        "parity_arrow": dlt.resource((item for batch in batches for item in layout.items(batch)), name="orders",
+                                     write_disposition="merge", primary_key="id", columns=ROOT_KEY_COLUMNS, file_format=FILE_FORMAT),
+    }
+    for schema, resource in loads.items():
+        with database.cursor() as cur:
+            cur.execute(f"drop schema if exists {schema} cascade")
+        _pipeline(database, schema).drop()
+        _pipeline(database, schema).run(resource)
+    return world
+
+
+def test_arrow_lands_the_same_tables_columns_and_types(both_ways, database):
+    by_dlt, by_arrow = _columns(database, "parity_dicts"), _columns(database, "parity_arrow")
+    assert sorted(by_arrow) == sorted(by_dlt)
+    assert {"orders", "orders__line_items", "orders__meta_data", "orders__refunds"} <= set(by_arrow)
+    for table in by_dlt:
+        # child tables also carry their load id: merging them on their own needs it
+        extra = {("_dlt_load_id", "character varying", None, None)} if table != "orders" else set()
+        assert by_arrow[table] == by_dlt[table] | extra, table
+
+
+def test_arrow_lands_the_same_values(both_ways, database):
+    world = both_ways
+    assert scalar(database, "select count(*) from parity_arrow.orders") == len(world.woocommerce.orders)
+    for table, columns in _columns(database, "parity_dicts").items():
+        names = sorted(c[0] for c in columns)
+        got, want = _rows(database, "parity_arrow", table, names), _rows(database, "parity_dicts", table, names)
+        assert len(got) == len(want) > 0, table
+        plain = [n for n in names if n not in DLT_KEYS]
+        # the first few differing cells, by column: (arrow, dicts)
+        diffs = [(plain[i], a, b) for g, w in zip(got, want, strict=True)
+                 for i, (a, b) in enumerate(zip(g[-len(plain):], w[-len(plain):], strict=True)) if a != b]
+        assert not diffs, (table, diffs[:5])
+    assert scalar(database, "select sum(total) from parity_arrow.orders__line_items") == scalar(
+        database, "select sum(total) from parity_dicts.orders__line_items") > 0
+
+
+def _load(database, pipeline, records):
+    layout = NestedLayout("orders", "id")
+    resource = dlt.resource(layout.items(records), name="orders", write_disposition="merge", primary_key="id")
+    info = pipeline.run(resource)
+    prune_replaced_children(database, "merge_arrow", "orders", list(info.loads_ids))
+
+
+def test_a_changed_record_replaces_all_its_child_rows(database):
+    with database.cursor() as cur:
+        cur.execute("drop schema if exists merge_arrow cascade")
+    pipeline = _pipeline(database, "merge_arrow")
+    pipeline.drop()
+    pipeline = _pipeline(database, "merge_arrow")
+    _load(database, pipeline, [{"id": 1, "lines": [{"sku": "a"}, {"sku": "b"}], "tags": ["x", "y"]},
+                               {"id": 2, "lines": [{"sku": "c"}], "tags": ["z"]},
+                               {"id": 3, "lines": [{"sku": "d"}]}])
+    assert scalar(database, "select count(*) from merge_arrow.orders__lines") == 4
+    # 1 loses a line, 2 loses every line and tag (an empty list brings no rows to merge)
+    _load(database, pipeline, [{"id": 1, "lines": [{"sku": "a2"}], "tags": ["x"]},
+                               {"id": 2, "lines": [], "tags": []}])
+    with database.cursor() as cur:
+        cur.execute("select o.id, l.sku from merge_arrow.orders__lines as l "
+                    "inner join merge_arrow.orders as o on o._dlt_id = l._dlt_root_id order by 1, 2")
+        assert cur.fetchall() == [(1, "a2"), (3, "d")]
+        cur.execute("select value from merge_arrow.orders__tags order by 1")
+        assert cur.fetchall() == [("x",)]
+    assert scalar(database, "select count(*) from merge_arrow.orders") == 3
+
+
+def test_a_value_that_does_not_fit_its_column_lands_in_a_variant_column():
+    layout = NestedLayout("orders", "id")
+    layout.tables([{"id": 1, "qty": 2}])
+    page = layout.tables([{"id": 2, "qty": "two"}, {"id": 3, "qty": 3}])["orders"]
+    assert page.column("qty").to_pylist() == [None, 3]
+    assert page.column("qty__v_text").to_pylist() == ["two", None]
