@@ -178,11 +178,25 @@ def finish_pending(pipeline) -> list[str]:
     return list(pipeline.load().loads_ids)
 
 
+def _columnar(source: str) -> tuple[str, ...]:
+    return getattr(importlib.import_module(SOURCE_MODULES[source]), "COLUMNAR_RESOURCES", ())
+
+
 def prune_children(db: Database, source: str, load_ids: list[str]) -> None:
     """Columnar resources merge child tables on their own (ingest/columnar.py): drop the child
     rows of records these loads replaced whose lists came back empty."""
-    for root in getattr(importlib.import_module(SOURCE_MODULES[source]), "COLUMNAR_RESOURCES", ()):
+    for root in _columnar(source):
         prune_replaced_children(db, settings.raw_schema(source), root, load_ids)
+
+
+def layout_changed(pipeline, source: str) -> bool:
+    """A dataset loaded before a resource went columnar holds its child tables as dlt nested
+    tables; their rows cannot be merged the new way, so the source is reloaded in full once."""
+    roots = set(_columnar(source))
+    if not roots or not pipeline.default_schema_name:
+        return False
+    return any(table.get("parent") and name.split("__")[0] in roots
+               for name, table in pipeline.default_schema.tables.items())
 
 
 def sync_source(source: str, *, full_refresh: bool = False, trigger: str = "manual",
@@ -208,6 +222,9 @@ def _run_locked(source: str, db: Database, full_refresh: bool, trigger: str, run
     try:
         recovered_loads = finish_pending(pipeline)
         recovered = len(recovered_loads)
+        if not full_refresh and layout_changed(pipeline, source):
+            log.warning("%s: the raw layout changed in this version of Seamline; reloading it in full", source)
+            full_refresh = True
         if full_refresh:
             drop_dependent_views(db, settings.raw_schema(source))
         cursors_before = {} if full_refresh else _cursors(pipeline, source)

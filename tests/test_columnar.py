@@ -146,3 +146,29 @@ def test_a_value_that_does_not_fit_its_column_lands_in_a_variant_column():
     page = layout.tables([{"id": 2, "qty": "two"}, {"id": 3, "qty": 3}])["orders"]
     assert page.column("qty").to_pylist() == [None, 3]
     assert page.column("qty__v_text").to_pylist() == ["two", None]
+
+
+def test_a_dataset_in_the_old_nested_layout_is_reloaded_in_full_once(database, monkeypatch):
+    from ingest.pipeline import make_pipeline
+    from ingest.sync import sync_source
+
+    monkeypatch.setenv("SEAMLINE_SCHEMA_PREFIX", "relayout_")
+    pipeline = make_pipeline("woocommerce", database)
+    pipeline.drop()
+
+    @dlt.source(name="woocommerce")
+    def before():  # orders as an earlier version loaded them: dicts, dlt nested child tables
+        return dlt.resource([{"id": 1, "line_items": [{"id": 10, "total": "1.00"}]}], name="orders",
+                            write_disposition="merge", primary_key="id")
+
+    make_pipeline("woocommerce", database).run(before())
+    world = World(seed=8, scale=100, start=START)
+    with serve_world(world):
+        result = sync_source("woocommerce", db=database)
+    assert result.ok, result.message
+    assert scalar(database, "select count(*) from relayout_raw_woocommerce.orders") == len(world.woocommerce.orders)
+    assert scalar(database, "select count(*) from relayout_raw_woocommerce.orders where id = 1") == 0
+    assert scalar(database, "select count(*) from relayout_raw_woocommerce.orders__line_items") == sum(
+        len(o.lines) for o in world.woocommerce.orders.values())
+    assert scalar(database, "select count(*) from relayout_ops.refresh_pending where source = 'woocommerce'") == 1
+    assert "parent" not in make_pipeline("woocommerce", database).default_schema.tables["orders__line_items"]
