@@ -69,19 +69,27 @@ class Processor:
                 cur.execute("select pg_try_advisory_lock(hashtext(%s))", (LOCK_KEY,))
                 if not cur.fetchone()[0]:
                     return []  # another processor is at work
-                # holding the lock, any event still 'processing' was claimed by a processor that died
-                cur.execute(f"update {ops()}.webhook_events set status = 'pending', attempts = attempts - 1 "
-                            "where status = 'processing'")
-                results = [self._process(cur, source) for source in self._due_sources(cur)]
-                synced = [r for r in results if r.outcome is not None and r.outcome.ok]
-                if synced and self.transform:
-                    key = "webhooks-transform-" + "-".join(f"{r.source}.{r.outcome.run_id}" for r in synced)
-                    outcome = self.last_transform = self._attempt(self.runner.transform, key)
-                    if not outcome.ok:
-                        log.warning("dbt build after webhook syncs failed: %s", outcome.message)
-                return results
+                try:
+                    return self._pass(cur)
+                finally:
+                    # released here, not by closing: the server drops a closed session's locks a
+                    # moment later, and the next pass would find the lock still taken
+                    cur.execute("select pg_advisory_unlock(hashtext(%s))", (LOCK_KEY,))
         finally:
-            conn.close()  # ends the session, and with it the lock
+            conn.close()  # a processor killed mid-pass loses its session, and with it the lock
+
+    def _pass(self, cur) -> list[BatchResult]:
+        # holding the lock, any event still 'processing' was claimed by a processor that died
+        cur.execute(f"update {ops()}.webhook_events set status = 'pending', attempts = attempts - 1 "
+                    "where status = 'processing'")
+        results = [self._process(cur, source) for source in self._due_sources(cur)]
+        synced = [r for r in results if r.outcome is not None and r.outcome.ok]
+        if synced and self.transform:
+            key = "webhooks-transform-" + "-".join(f"{r.source}.{r.outcome.run_id}" for r in synced)
+            outcome = self.last_transform = self._attempt(self.runner.transform, key)
+            if not outcome.ok:
+                log.warning("dbt build after webhook syncs failed: %s", outcome.message)
+        return results
 
     def _due_sources(self, cur) -> list[str]:
         cur.execute(f"""
