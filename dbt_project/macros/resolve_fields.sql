@@ -42,39 +42,10 @@ candidates as (
 
 ),
 
-newest as (
-
-    select
-        entity_key,
-        field,
-        max(updated_at) as newest_at
-    from candidates
-    group by entity_key, field
-
-),
-
-disagreement as (
-
-    select
-        candidates.entity_key,
-        candidates.field,
-        count(distinct candidates.value) as distinct_values,
-        max(newest.newest_at) as newest_at,
-        count(distinct candidates.value) filter (
-            where candidates.updated_at = newest.newest_at
-        ) as values_at_newest,
-        string_agg(
-            distinct candidates.source_system || ': ' || candidates.value, ' | '
-        ) as competing_values
-    from candidates
-    inner join newest
-        on candidates.entity_key = newest.entity_key and candidates.field = newest.field
-    group by candidates.entity_key, candidates.field
-
-),
-
 ranked as (
 
+    -- one pass, no self-join: a join of two aggregated CTEs has no row estimates, and the
+    -- planner's nested loop over them grew with the square of the customers
     select
         candidates.*,
         row_number() over (
@@ -84,8 +55,36 @@ ranked as (
                 candidates.priority_rank asc,
                 candidates.updated_at desc,
                 candidates.record_id asc
-        ) as winner_rank
+        ) as winner_rank,
+        max(candidates.updated_at) over (
+            partition by candidates.entity_key, candidates.field
+        ) as newest_at
     from candidates
+
+),
+
+resolved as (
+
+    select
+        entity_key,
+        field,
+        max(value) filter (where winner_rank = 1) as value,
+        max(source_system) filter (where winner_rank = 1) as source_system,
+        max(record_id) filter (where winner_rank = 1) as record_id,
+        max(updated_at) filter (where winner_rank = 1) as updated_at,
+        max(strategy) as strategy,
+        count(distinct value) as distinct_values,
+        string_agg(distinct source_system || ': ' || value, ' | ') as competing_values,
+        max(newest_at) as newest_at,
+        case
+            when
+                max(strategy) = 'last_write_wins'
+                and count(distinct value) filter (where updated_at = newest_at) > 1
+                then 'tie'
+            when max(strategy) = 'manual' and count(distinct value) > 1 then 'manual'
+        end as review_reason
+    from ranked
+    group by entity_key, field
 
 ),
 
@@ -119,30 +118,6 @@ decision_standing as (
                 and candidates.value <> decisions.chosen_value
         ) as is_outdated
     from decisions
-
-),
-
-resolved as (
-
-    select
-        ranked.entity_key,
-        ranked.field,
-        ranked.value,
-        ranked.source_system,
-        ranked.record_id,
-        ranked.updated_at,
-        ranked.strategy,
-        disagreement.distinct_values,
-        disagreement.competing_values,
-        disagreement.newest_at,
-        case
-            when ranked.strategy = 'last_write_wins' and disagreement.values_at_newest > 1 then 'tie'
-            when ranked.strategy = 'manual' and disagreement.distinct_values > 1 then 'manual'
-        end as review_reason
-    from ranked
-    inner join disagreement
-        on ranked.entity_key = disagreement.entity_key and ranked.field = disagreement.field
-    where ranked.winner_rank = 1
 
 ),
 
