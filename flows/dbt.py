@@ -32,10 +32,15 @@ def docs_path() -> Path:
     return target_dir() / "index.html"
 
 
-def _in_prefect_run() -> bool:
+def _node_tasks() -> bool:
+    """dbt nodes as Prefect tasks (visible in the UI) inside a flow run that reports to a Prefect
+    server (PREFECT_API_URL). Under the temporary server of a one-off command (`seamline demo`,
+    `seamline run` without a server) nobody can ever look at them, and recording them cost
+    about 40 s per build."""
     from prefect.context import FlowRunContext
+    from prefect.settings import PREFECT_API_URL
 
-    return FlowRunContext.get() is not None
+    return FlowRunContext.get() is not None and bool(PREFECT_API_URL.value())
 
 
 def loaded_sources(db: Database) -> list[str]:
@@ -65,7 +70,7 @@ def _refresh_pending(db: Database) -> list[str]:
 def _invoke(args: list[str]):
     paths = ["--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR),
              "--target-path", str(target_dir()), "--log-path", str(settings.home() / "dbt" / "logs")]
-    if args[0] == "build" and _in_prefect_run():
+    if args[0] == "build" and _node_tasks():
         from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
 
         runner = PrefectDbtRunner(

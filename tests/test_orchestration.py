@@ -192,6 +192,13 @@ def test_a_failing_source_does_not_stop_the_others_and_transform_runs(database, 
     assert result.stale_sources == ["klaviyo"]
     assert result.dbt is not None and result.dbt.success  # the transform ran on what landed
     assert scalar(database, "select count(*) from marts.fct_orders") == len(world.woocommerce.orders)
+    # each dbt node is a task the Prefect UI shows
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_="fct_orders")))
+    assert any(run.name == "model fct_orders" and run.state.is_completed() for run in runs), [r.name for r in runs]
     assert scalar(database, "select stale_sources from ops.pipeline_runs where run_id = %s", result.run_id) == [
         "klaviyo"]
     assert scalar(database, "select status from ops.pipeline_runs where run_id = %s", result.run_id) == "partial"
