@@ -6,6 +6,7 @@ import os
 import time
 
 from bench.load import ceiling_load, record_order_pages, seamline_load
+from bench.memory import memory_figures
 
 
 def _timed(fn, *args, **kwargs):
@@ -15,21 +16,27 @@ def _timed(fn, *args, **kwargs):
 
 
 def fetch_only(sources: list[str]) -> tuple[int, int]:
-    """Walk every page of every stream through the sources' own clients, loading nothing."""
+    """Walk every page of every stream through the sources' own clients, loading nothing (and
+    not building Arrow tables either: columnar resources hand on their parsed records)."""
+    from unittest import mock
+
+    from ingest.columnar import NestedLayout
+    from ingest.http import SyncStats
     from ingest.pipeline import make_source
 
     records = calls = 0
-    for name in sources:
-        from ingest.http import SyncStats
-
-        stats = SyncStats()
-        for item in make_source(name, stats=stats):
-            records += 1 if isinstance(item, dict) else len(item)
-        calls += sum(s.api_calls for s in stats.resources.values())
+    with mock.patch.object(NestedLayout, "items", lambda self, page: [page]):
+        for name in sources:
+            stats = SyncStats()
+            for item in make_source(name, stats=stats):
+                records += 1 if isinstance(item, dict) else len(item)
+            calls += sum(s.api_calls for s in stats.resources.values())
     return records, calls
 
 
-def run_all(orders: int):
+def run_all(orders: int, memory_orders: int | None = None):
+    """Every figure; the memory ratio compares syncs of memory_orders and ten times as many
+    (default: `orders`, so 100,000 against 1,000,000)."""
     from flows.dbt import run_dbt
     from ingest.pipeline import available_sources
     from ingest.sync import sync_source
@@ -83,3 +90,5 @@ def run_all(orders: int):
         yield "dbt_full_refresh_s", f"{dbt_full_s:.1f}"
         yield "dbt_incremental_s", f"{dbt_incr_s:.1f}"
         yield "dbt_incremental_ratio", f"{dbt_incr_s / dbt_full_s:.3f}"
+    # in worlds and processes of their own: the sync's peak RSS must not include the sandbox's
+    yield from memory_figures(memory_orders or orders)
