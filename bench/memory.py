@@ -38,8 +38,10 @@ def sync_child() -> None:
 
 def peak_sync_rss(orders: int, seed: int = 7) -> dict:
     """Serve a world of `orders` web orders, sync it all in a child process; its peak RSS (KiB)."""
+    from bench.figures import UNLIMITED
+
     server = subprocess.Popen([sys.executable, "-m", "bench.sandbox_scale", "--child", "--scale", str(orders),
-                               "--seed", str(seed)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                               "--seed", str(seed), "--faults", UNLIMITED], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         ready = json.loads(server.stdout.readline())
         env = {**os.environ, **ready["settings"], "SEAMLINE_SCHEMA_PREFIX": f"bench_mem_{label(orders)}_"}

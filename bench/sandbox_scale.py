@@ -68,7 +68,8 @@ def cpu_seconds(pid: int) -> float | None:
 
 
 # -- the child: build, report, serve ------------------------------------------------------
-def child(scale: int, seed: int) -> None:
+def child(scale: int, seed: int, faults: str | None = None) -> None:
+    from sandbox.faults import FaultPlan
     from sandbox.server import SandboxServer
     from sandbox.world import World
 
@@ -79,7 +80,7 @@ def child(scale: int, seed: int) -> None:
     t0 = time.perf_counter()
     world.advance(1)  # an hour of trading everywhere: what an incremental benchmark asks between syncs
     advance_s = time.perf_counter() - t0
-    with SandboxServer(world) as server:
+    with SandboxServer(world, faults=FaultPlan.parse(faults)) as server:
         ready = {
             "build_s": round(build_s, 1), "rss_kb": build_rss_kb, "advance_s": round(advance_s, 2),
             "base_url": server.base_url,
@@ -248,11 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="walking time per API (default 10)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--faults", help=argparse.SUPPRESS)  # the child's sandbox faults (bench.memory)
     args = parser.parse_args(argv)
     if not 100 <= args.scale <= 1_000_000:
         parser.error("--scale must be between 100 and 1,000,000")
     if args.child:
-        child(args.scale, args.seed)
+        child(args.scale, args.seed, args.faults)
         return 0
 
     tag = label(args.scale)

@@ -4,7 +4,9 @@ Spec (CLI `--faults`, or `FaultPlan.parse`): `api:key=value,key=value;api2:...`,
 `woocommerce:error_rate=0.1,slow_ms=200;xero:rate_limit=day`. Keys:
 
 - `rate_limit`: `on` (the vendor's own limits, answered with its 429 headers and body), or a
-  vendor-specific mode such as `minute` / `day` for Xero;
+  vendor-specific mode such as `minute` / `day` for Xero; `off` drops the rate-limit headers
+  from every response, so clients never pace themselves (the benchmarks measure Seamline, not
+  the vendors' limits; `*` as the api applies a fault to all five);
 - `error_rate`: share of requests answered 500/502/503 (deterministic per request count);
 - `slow_ms`: delay added to every response;
 - `drop_rate`: share of responses cut off mid-body (connection dropped);
@@ -25,6 +27,8 @@ import logging
 import random
 from dataclasses import dataclass, field
 
+API_NAMES = ("woocommerce", "klaviyo", "xero", "lightspeed", "finale")
+
 
 @dataclass
 class ApiFaults:
@@ -35,6 +39,7 @@ class ApiFaults:
     malformed_rate: float = 0.0
     drift: str | None = None
     bad_data: bool = False
+    limit_headers: bool = True
     _rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
 
     def roll(self, rate: float) -> bool:
@@ -53,21 +58,28 @@ class FaultPlan:
         plan = cls()
         for part in filter(None, (p.strip() for p in (spec or "").split(";"))):
             api, _, options = part.partition(":")
-            faults = plan.for_api(api.strip())
-            for option in filter(None, (o.strip() for o in options.split(","))):
-                key, _, value = option.partition("=")
-                key = key.strip()
-                if key in ("error_rate", "drop_rate", "malformed_rate"):
-                    setattr(faults, key, float(value))
-                elif key == "slow_ms":
-                    faults.slow_ms = int(value)
-                elif key in ("rate_limit", "drift"):
-                    setattr(faults, key, value or "on")
-                elif key == "bad_data":
-                    faults.bad_data = value.lower() not in ("0", "false", "off")
-                else:
-                    raise ValueError(f"unknown fault {key!r} for {api}")
+            apis = API_NAMES if api.strip() == "*" else (api.strip(),)
+            for name in apis:
+                cls._apply(plan.for_api(name), name, options)
         return plan
+
+    @staticmethod
+    def _apply(faults: ApiFaults, api: str, options: str) -> None:
+        for option in filter(None, (o.strip() for o in options.split(","))):
+            key, _, value = option.partition("=")
+            key = key.strip()
+            if key in ("error_rate", "drop_rate", "malformed_rate"):
+                setattr(faults, key, float(value))
+            elif key == "slow_ms":
+                faults.slow_ms = int(value)
+            elif key == "rate_limit" and value == "off":
+                faults.rate_limit, faults.limit_headers = None, False
+            elif key in ("rate_limit", "drift"):
+                setattr(faults, key, value or "on")
+            elif key == "bad_data":
+                faults.bad_data = value.lower() not in ("0", "false", "off")
+            else:
+                raise ValueError(f"unknown fault {key!r} for {api}")
 
 
 class _QuietDrops(logging.Filter):
@@ -76,6 +88,15 @@ class _QuietDrops(logging.Filter):
 
 
 logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+
+
+def _without_limit_headers(send):
+    async def send_without(message):
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [(k, v) for k, v in message["headers"] if b"limit" not in k.lower()]}
+        await send(message)
+
+    return send_without
 
 
 class FaultMiddleware:
@@ -97,6 +118,8 @@ class FaultMiddleware:
         faults = self.plan.apis.get(api) if api else None
         if faults is None:
             return await self.app(scope, receive, send)
+        if not faults.limit_headers:
+            send = _without_limit_headers(send)
         if faults.slow_ms:
             await asyncio.sleep(faults.slow_ms / 1000)
         if faults.roll(faults.error_rate):

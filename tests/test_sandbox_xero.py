@@ -331,3 +331,17 @@ def test_drift_and_bad_data_visibly_change_records():
                 if any(line["Quantity"] < 0 for line in i["LineItems"])} == truth["invoices_negative_quantity"]
         contacts = xero.walk("Contacts", {"includeArchived": "true"})
         assert {c["ContactID"] for c in contacts if not c["EmailAddress"]} == truth["contacts_missing_email"]
+
+
+def test_rate_limit_off_drops_every_limit_header_for_benchmarks():
+    world = World(seed=11, scale=60, start=START)
+    with serve_world(world) as server:
+        limited = Xero(server.settings()).get("Invoices", {"page": 1})
+    with serve_world(world, faults="*:rate_limit=off") as server:
+        unlimited = Xero(server.settings()).get("Invoices", {"page": 1})
+        shop = requests.get(f"{server.settings()['SOURCES__LIGHTSPEED__BASE_URL']}/sales", timeout=10, headers={
+            "Authorization": f"Bearer {server.settings()['SOURCES__LIGHTSPEED__ACCESS_TOKEN']}"})
+    assert limited.headers["X-MinLimit-Remaining"] and limited.headers["X-DayLimit-Remaining"]
+    assert unlimited.status_code == 200 and unlimited.json()["Invoices"] == limited.json()["Invoices"]
+    assert not [h for h in unlimited.headers if "limit" in h.lower()]
+    assert shop.status_code == 200 and not [h for h in shop.headers if "limit" in h.lower()]
