@@ -40,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("queue", help="list the open manual-queue items and webhook dead letters")
     sv = sub.add_parser("serve", help="serve the deployments on their schedules (and the dashboard)")
     sv.add_argument("--port", type=int, default=8765, help="dashboard and webhook port")
+    db = sub.add_parser("db", help="database administration").add_subparsers(dest="db_command", required=True)
+    gr = db.add_parser("grant", help="roles and privileges isolating this schema prefix (tenant)")
+    gr.add_argument("--analyst-password-env", metavar="VAR", help="set the analyst role's password from $VAR")
+    sub.add_parser("doctor", help="check the database (Supabase) is ready and safe for Seamline")
     return p
 
 
@@ -72,6 +76,17 @@ def _dispatch(args) -> int:
         return _sandbox(args)
     from seamline.database import get_database
 
+    if args.command == "doctor":
+        from seamline.doctor import doctor
+
+        lines, code = doctor(get_database(check=False))  # the pooler is refused before connecting
+        print("\n".join(lines))
+        return code
+    if args.command == "db":
+        from seamline.grants import grant_tenant, password_from_env
+
+        print("\n".join(grant_tenant(get_database(), password_from_env(args.analyst_password_env))))
+        return 0
     if args.command == "demo":
         from flows.demo import run_demo
 

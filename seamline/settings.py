@@ -42,3 +42,16 @@ def raw_schema(source: str) -> str:
 
 
 OPS = "ops"
+
+# Where dbt puts its models and seeds (dbt_project.yml) and its snapshots (snapshots/_snapshots.yml).
+DBT_SCHEMAS: tuple[str, ...] = ("staging", "intermediate", "marts", "mappings", "snapshots")
+
+
+def raw_schemas() -> list[str]:
+    """Every dataset dlt writes: `raw_<source>` and its `raw_<source>_staging` load area."""
+    return [name for source in SOURCES for name in (raw_schema(source), f"{raw_schema(source)}_staging")]
+
+
+def all_schemas() -> list[str]:
+    """Every schema Seamline may write under the current prefix (not all exist on every install)."""
+    return [*raw_schemas(), schema(OPS), *(schema(name) for name in DBT_SCHEMAS)]
