@@ -8,6 +8,9 @@ idempotent, so the command can be run again after each new source or dbt build.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 import re
 
@@ -50,6 +53,20 @@ def password_from_env(var: str | None) -> str | None:
     return value
 
 
+def scram_verifier(password: str, iterations: int = 4096) -> str:
+    """The SCRAM-SHA-256 verifier Postgres stores (RFC 5803), computed here so the plain
+    password never reaches the server, where a failed or logged statement would record it."""
+    if not (password.isascii() and password.isprintable()):
+        # the server would SASLprep other characters first; a mismatch would lock the analyst out
+        raise SeamlineError("the analyst password must be printable ASCII")
+    salt = os.urandom(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    stored_key = hashlib.sha256(hmac.new(salted, b"Client Key", "sha256").digest()).digest()
+    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+    b64 = [base64.b64encode(part).decode() for part in (salt, stored_key, server_key)]
+    return f"SCRAM-SHA-256${iterations}:{b64[0]}${b64[1]}:{b64[2]}"
+
+
 def grant_tenant(db: Database, analyst_password: str | None = None) -> list[str]:
     """Apply the current prefix's roles and privileges; one line per role and schema, no password."""
     tenant = tenant_name()
@@ -61,7 +78,7 @@ def grant_tenant(db: Database, analyst_password: str | None = None) -> list[str]
             lines = [_ensure_role(cur, owner, login=False), _ensure_role(cur, analyst, login=True)]
             if analyst_password is not None:
                 cur.execute(sql.SQL("alter role {} password %s").format(sql.Identifier(analyst)),
-                            (analyst_password,))
+                            (scram_verifier(analyst_password),))
                 lines[-1] += ", password set"
             cur.execute("select current_user")
             me = cur.fetchone()[0]

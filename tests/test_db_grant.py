@@ -4,7 +4,9 @@ proven by logging in as those roles; Supabase's API roles read nothing."""
 from __future__ import annotations
 
 import contextlib
+import os
 import time
+from pathlib import Path
 
 import psycopg2
 import pytest
@@ -125,7 +127,27 @@ def granted(shops, database):
             from seamline.grants import grant_tenant, password_from_env
 
             outputs[tenant] = grant_tenant(database, password_from_env("SHOP_ANALYST_PASSWORD"))
-    return outputs
+            assert f"role seamline_{tenant}_analyst: created (login, read-only), password set" in outputs[tenant]
+    with passwords_required(database):
+        yield outputs
+
+
+@contextlib.contextmanager
+def passwords_required(db):
+    """The test server trusts its socket; the analysts must log in with their password for real."""
+    hba = Path(scalar(db, "show hba_file"))
+    if not os.access(hba, os.W_OK):  # a server elsewhere (SEAMLINE_TEST_DATABASE_URL): as it is
+        yield
+        return
+    original = hba.read_text()
+    analysts = ",".join(f"seamline_{tenant}_analyst" for tenant in TENANTS)
+    hba.write_text(f"local all {analysts} scram-sha-256\n{original}")
+    scalar(db, "select pg_reload_conf()")
+    try:
+        yield
+    finally:
+        hba.write_text(original)
+        scalar(db, "select pg_reload_conf()")
 
 
 @contextlib.contextmanager
@@ -160,6 +182,17 @@ def test_each_analyst_reads_its_own_marts_only(granted, shops, database):
             assert not can_read(conn, f"{prefix}raw_woocommerce.orders")
             assert not can_read(conn, f"{prefix}staging.stg_woocommerce__orders")
             assert not can_read(conn, f"{prefix}ops.sync_runs")
+
+
+def test_an_analyst_needs_its_password(granted, database):
+    with connect_as(database, "seamline_shop_a_analyst", PASSWORD) as conn:
+        assert can_read(conn, "shop_a_marts.fct_orders")
+    if os.access(scalar(database, "show hba_file"), os.W_OK):
+        with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
+            psycopg2.connect(host=database.host, port=database.port, dbname=database.dbname,
+                             user="seamline_shop_a_analyst", password="not-" + PASSWORD).close()
+    assert scalar(database, "select rolpassword like 'SCRAM-SHA-256$4096:%%' from pg_authid "
+                  "where rolname = %s", "seamline_shop_a_analyst")
 
 
 def test_each_owner_role_reaches_only_its_own_schemas(granted, shops, database):
