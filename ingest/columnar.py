@@ -21,6 +21,7 @@ after each load.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -115,6 +116,10 @@ def to_array(values: list, kind: pa.DataType, column: str) -> pa.Array:
         raise ColumnTypeError(f"column {column}: values do not fit {kind}: {exc}") from exc
 
 
+def _normalized(columns: dict | None) -> dict[str, dict]:
+    return {_naming.normalize_identifier(name): hint for name, hint in (columns or {}).items()}
+
+
 def _split_variants(name: str, values: list, kind: pa.DataType) -> tuple[list, dict[str, list]]:
     """A value that does not fit its column goes to a variant column named by its own type, as
     dlt does (`customer_id__v_text`): schema drift lands, and sync reports the type change."""
@@ -170,11 +175,13 @@ class NestedLayout:
     def __init__(self, table: str, primary_key: str, columns: dict | None = None,
                  nested_hints: dict | None = None) -> None:
         self.table = table
-        self.primary_key = primary_key
-        self.hints: dict[str, dict[str, dict]] = {table: columns or {}}
+        self.primary_key = primary_key  # as the vendor spells it (`InvoiceID`)
+        self.key_column = _naming.normalize_identifier(primary_key)  # as dlt names it (`invoice_id`)
+        self.hints: dict[str, dict[str, dict]] = {table: _normalized(columns)}
         for path, nested in (nested_hints or {}).items():
-            name = f"{table}__{path}" if isinstance(path, str) else "__".join((table, *path))
-            self.hints[name] = nested.get("columns", {})
+            parts = (path,) if isinstance(path, str) else tuple(path)
+            name = "__".join((table, *(_naming.normalize_identifier(p) for p in parts)))
+            self.hints[name] = _normalized(nested.get("columns"))
         self.types: dict[str, dict[str, pa.DataType]] = {}
         self._names: dict[tuple[str, str], str] = {}
 
@@ -269,7 +276,7 @@ class NestedLayout:
                 fitting, variants = _split_variants(name, values, kind)
                 arrays.append(to_array(fitting, kind, f"{table_name}.{name}"))
                 pending.extend(variants.items())
-            required = name.startswith("_dlt_") or (table_name == self.table and name == self.primary_key)
+            required = name.startswith("_dlt_") or (table_name == self.table and name == self.key_column)
             fields.append(pa.field(name, kind, nullable=not required))
         return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
@@ -281,6 +288,28 @@ class NestedLayout:
             else:
                 yield dlt.mark.with_hints(arrow, child_hints(name, self.hints.get(name, {})),
                                           create_table_variant=True)
+
+
+def columnar_resource(fn, *, name: str, primary_key: str, columns: dict | None = None,
+                      nested_hints: dict | None = None, batch_rows: int = 2_000, **resource_kwargs):
+    """`dlt.resource` for a generator of pages (lists of dicts) whose rows reach dlt as Arrow
+    tables in batches of about `batch_rows`. The generator is unchanged (its resource state,
+    cursor and paging stay its own); hints are the ones a dict resource would be declared with."""
+
+    @functools.wraps(fn)
+    def as_arrow(*args, **kwargs):
+        layout = NestedLayout(name, primary_key, columns, nested_hints).learn(dlt.current.source_schema())
+        batch: list[dict] = []
+        for page in fn(*args, **kwargs):
+            batch.extend(page if isinstance(page, list) else [page])
+            if len(batch) >= batch_rows:
+                yield from layout.items(batch)
+                batch = []
+        if batch:
+            yield from layout.items(batch)
+
+    return dlt.resource(as_arrow, name=name, write_disposition="merge", primary_key=primary_key,
+                        columns=ROOT_KEY_COLUMNS, file_format=FILE_FORMAT, **resource_kwargs)
 
 
 def child_hints(name: str, columns: dict):

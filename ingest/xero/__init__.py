@@ -37,11 +37,16 @@ from typing import Any
 
 import dlt
 
+from ingest.columnar import columnar_resource
 from ingest.cursor import OverlapCursor
 from ingest.xero.helpers import TOKEN_URL, XeroClient, convert_dates, parse_net_date
 from ingest.xero.settings import COLLECTIONS, HINTS, OVERLAP, PACE_SECONDS, PAGE_SIZE, Collection
 
 __all__ = ["xero", "XeroClient", "convert_dates", "parse_net_date"]
+
+
+# the biggest collection reaches dlt as Arrow tables (ingest/columnar.py)
+COLUMNAR_RESOURCES = ("invoices",)
 
 
 @dlt.source(name="xero", section="xero")
@@ -61,9 +66,13 @@ def xero(
     resources = []
     for name, collection in COLLECTIONS.items():
         columns, nested = HINTS[name]
-        resources.append(dlt.resource(read_collection, name=name, write_disposition="merge",
-                                      primary_key=collection.key, columns=columns,
-                                      nested_hints=nested)(client, name, collection, page_size))
+        if name in COLUMNAR_RESOURCES:
+            resource = columnar_resource(read_collection, name=name, primary_key=collection.key, columns=columns,
+                                         nested_hints=nested)
+        else:
+            resource = dlt.resource(read_collection, name=name, write_disposition="merge",
+                                    primary_key=collection.key, columns=columns, nested_hints=nested)
+        resources.append(resource(client, name, collection, page_size))
     return resources
 
 
