@@ -117,7 +117,7 @@ def to_array(values: list, kind: pa.DataType, column: str) -> pa.Array:
 
 
 def _normalized(columns: dict | None) -> dict[str, dict]:
-    return {_naming.normalize_identifier(name): hint for name, hint in (columns or {}).items()}
+    return {_naming.normalize_path(name): hint for name, hint in (columns or {}).items()}
 
 
 def _split_variants(name: str, values: list, kind: pa.DataType) -> tuple[list, dict[str, list]]:

@@ -60,10 +60,17 @@ def _xero_invoices():
     return HINTS["invoices"]
 
 
+def _lightspeed_sales():
+    from ingest.lightspeed.settings import columns, nested_hints
+
+    return columns("sales"), nested_hints("sales")
+
+
 # (source, resource, the vendor's key, dlt's key column, the resource's dict hints)
 COLUMNAR = [
     ("woocommerce", "orders", "id", "id", _woocommerce_orders),
     ("xero", "invoices", "InvoiceID", "invoice_id", _xero_invoices),
+    ("lightspeed", "sales", "id", "id", _lightspeed_sales),
 ]
 
 

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 
 import dlt
 
+from ingest.columnar import columnar_resource
 from ingest.lightspeed.helpers import LightspeedClient
 from ingest.lightspeed.settings import (
     MAX_PACE_SECONDS,
@@ -38,6 +40,9 @@ from ingest.lightspeed.settings import (
     columns,
     nested_hints,
 )
+
+# the biggest stream reaches dlt as Arrow tables (ingest/columnar.py)
+COLUMNAR_RESOURCES = ("sales",)
 
 
 @dlt.source(name="lightspeed", section="lightspeed")
@@ -55,10 +60,10 @@ def lightspeed(
                               max_wait=max_rate_limit_wait)
     resources = []
     for name in (*RESOURCES, "registers"):
-        resource = dlt.resource(
-            versioned, name=name, write_disposition="merge", primary_key="id", columns=columns(name),
-            nested_hints=nested_hints(name), selected=name != "registers" or include_registers,
-        )
+        declare = columnar_resource if name in COLUMNAR_RESOURCES else partial(
+            dlt.resource, write_disposition="merge")
+        resource = declare(versioned, name=name, primary_key="id", columns=columns(name),
+                           nested_hints=nested_hints(name), selected=name != "registers" or include_registers)
         resources.append(resource(client, name, page_size, include_deleted))
     return resources
 
