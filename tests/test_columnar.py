@@ -66,11 +66,25 @@ def _lightspeed_sales():
     return columns("sales"), nested_hints("sales")
 
 
+def _klaviyo_events():
+    from ingest.klaviyo.settings import EVENT_COLUMNS
+
+    return EVENT_COLUMNS, None
+
+
+def _finale_orders():
+    from ingest.finale.settings import columns, nested_hints
+
+    return columns("orders"), nested_hints("orders")
+
+
 # (source, resource, the vendor's key, dlt's key column, the resource's dict hints)
 COLUMNAR = [
     ("woocommerce", "orders", "id", "id", _woocommerce_orders),
     ("xero", "invoices", "InvoiceID", "invoice_id", _xero_invoices),
     ("lightspeed", "sales", "id", "id", _lightspeed_sales),
+    ("klaviyo", "events", "id", "id", _klaviyo_events),
+    ("finale", "orders", "orderId", "order_id", _finale_orders),
 ]
 
 

@@ -39,10 +39,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 
 import dlt
 
+from ingest.columnar import columnar_resource
 from ingest.cursor import OverlapCursor, parse_utc
 from ingest.finale.helpers import FinaleClient
 from ingest.finale.settings import (
@@ -55,6 +57,9 @@ from ingest.finale.settings import (
     columns,
     nested_hints,
 )
+
+# the biggest stream reaches dlt as Arrow tables (ingest/columnar.py)
+COLUMNAR_RESOURCES = ("orders",)
 
 
 @dlt.source(name="finale", section="finale")
@@ -76,8 +81,9 @@ def finale(
 
     def merged(name: str, reader, *args):
         key = COLLECTIONS[name][1]
-        return dlt.resource(reader, name=name, write_disposition="merge", primary_key=key, columns=columns(name),
-                            nested_hints=nested_hints(name))(client, name, *args)
+        declare = columnar_resource if name in COLUMNAR_RESOURCES else partial(dlt.resource, write_disposition="merge")
+        return declare(reader, name=name, primary_key=key, columns=columns(name),
+                       nested_hints=nested_hints(name))(client, name, *args)
 
     return (
         merged("products", updated, initial, overlap),

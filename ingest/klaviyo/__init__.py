@@ -41,6 +41,7 @@ from typing import Any
 import dlt
 import orjson
 
+from ingest.columnar import columnar_resource
 from ingest.cursor import OverlapCursor, parse_utc
 from ingest.klaviyo.helpers import KlaviyoClient, flatten, klaviyo_time, not_in_future
 from ingest.klaviyo.settings import (
@@ -58,6 +59,8 @@ from ingest.klaviyo.settings import (
     REVISION,
 )
 
+COLUMNAR_RESOURCES = ("events",)
+
 
 @dlt.source(name="klaviyo", section="klaviyo")
 def klaviyo(
@@ -73,8 +76,8 @@ def klaviyo(
     return (
         dlt.resource(profiles, name="profiles", write_disposition="merge", primary_key="id",
                      columns=PROFILE_COLUMNS)(client),
-        dlt.resource(events, name="events", write_disposition="merge", primary_key="id",
-                     columns=EVENT_COLUMNS)(client, events_window_days),
+        # the biggest stream reaches dlt as Arrow tables (ingest/columnar.py)
+        columnar_resource(events, name="events", primary_key="id", columns=EVENT_COLUMNS)(client, events_window_days),
         dlt.resource(lists, name="lists", write_disposition="merge", primary_key="id",
                      columns=LIST_COLUMNS)(client),
         dlt.resource(campaigns, name="campaigns", write_disposition="merge", primary_key="id",
