@@ -58,8 +58,9 @@ from ingest.finale.settings import (
     nested_hints,
 )
 
-# the biggest stream reaches dlt as Arrow tables (ingest/columnar.py)
-COLUMNAR_RESOURCES = ("orders",)
+# the merged collections reach dlt as Arrow tables (ingest/columnar.py); inventory_items is
+# replaced whole and stays dicts
+COLUMNAR_RESOURCES = ("products", "orders", "shipments", "suppliers", "facilities")
 
 
 @dlt.source(name="finale", section="finale")

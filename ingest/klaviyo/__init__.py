@@ -59,7 +59,8 @@ from ingest.klaviyo.settings import (
     REVISION,
 )
 
-COLUMNAR_RESOURCES = ("events",)
+# the two big streams reach dlt as Arrow tables (ingest/columnar.py)
+COLUMNAR_RESOURCES = ("profiles", "events")
 
 
 @dlt.source(name="klaviyo", section="klaviyo")
@@ -74,9 +75,7 @@ def klaviyo(
     client = KlaviyoClient(base_url, api_key, stats, revision=revision)
     channels = [c.strip() for c in campaign_channels.split(",") if c.strip()]
     return (
-        dlt.resource(profiles, name="profiles", write_disposition="merge", primary_key="id",
-                     columns=PROFILE_COLUMNS)(client),
-        # the biggest stream reaches dlt as Arrow tables (ingest/columnar.py)
+        columnar_resource(profiles, name="profiles", primary_key="id", columns=PROFILE_COLUMNS)(client),
         columnar_resource(events, name="events", primary_key="id", columns=EVENT_COLUMNS)(client, events_window_days),
         dlt.resource(lists, name="lists", write_disposition="merge", primary_key="id",
                      columns=LIST_COLUMNS)(client),

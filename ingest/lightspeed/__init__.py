@@ -41,8 +41,8 @@ from ingest.lightspeed.settings import (
     nested_hints,
 )
 
-# the biggest stream reaches dlt as Arrow tables (ingest/columnar.py)
-COLUMNAR_RESOURCES = ("sales",)
+# every resource reaches dlt as Arrow tables (ingest/columnar.py)
+COLUMNAR_RESOURCES = (*RESOURCES, "registers")
 
 
 @dlt.source(name="lightspeed", section="lightspeed")

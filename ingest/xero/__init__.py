@@ -45,8 +45,8 @@ from ingest.xero.settings import COLLECTIONS, HINTS, OVERLAP, PACE_SECONDS, PAGE
 __all__ = ["xero", "XeroClient", "convert_dates", "parse_net_date"]
 
 
-# the biggest collection reaches dlt as Arrow tables (ingest/columnar.py)
-COLUMNAR_RESOURCES = ("invoices",)
+# every collection reaches dlt as Arrow tables (ingest/columnar.py)
+COLUMNAR_RESOURCES = tuple(COLLECTIONS)
 
 
 @dlt.source(name="xero", section="xero")
