@@ -46,6 +46,7 @@ CHILD_KEY_COLUMNS = {
     "_dlt_id": {"name": "_dlt_id", "data_type": "text", "nullable": False, "unique": True, "row_key": True},
 }
 ROOT_KEY_COLUMNS = {"_dlt_id": CHILD_KEY_COLUMNS["_dlt_id"]}
+BATCH_ROWS = 2_000  # records per Arrow table: enough that dlt's per-item cost vanishes, memory stays flat
 # dlt's own choice for Arrow items on Postgres: COPY (see ingest.pipeline.dlt_defaults for '')
 FILE_FORMAT = "csv"
 
@@ -291,7 +292,7 @@ class NestedLayout:
 
 
 def columnar_resource(fn, *, name: str, primary_key: str, columns: dict | None = None,
-                      nested_hints: dict | None = None, batch_rows: int = 2_000, **resource_kwargs):
+                      nested_hints: dict | None = None, batch_rows: int = BATCH_ROWS, **resource_kwargs):
     """`dlt.resource` for a generator of pages (lists of dicts) whose rows reach dlt as Arrow
     tables in batches of about `batch_rows`. The generator is unchanged (its resource state,
     cursor and paging stay its own); hints are the ones a dict resource would be declared with."""

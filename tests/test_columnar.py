@@ -56,6 +56,12 @@ def _woocommerce_orders():
     return ORDER_COLUMNS, ORDER_NESTED_HINTS
 
 
+def _woocommerce_flat(name: str):
+    from ingest.woocommerce import settings
+
+    return getattr(settings, name), None
+
+
 def _hints(source: str, resource: str):
     """The hints the resource would be declared with as a dict resource."""
     if source == "xero":
@@ -78,6 +84,8 @@ def _columnar_streams():
     from ingest.xero.settings import COLLECTIONS as XERO
 
     yield "woocommerce", "orders", "id", _woocommerce_orders
+    yield "woocommerce", "customers", "id", partial(_woocommerce_flat, "CUSTOMER_COLUMNS")
+    yield "woocommerce", "products", "id", partial(_woocommerce_flat, "PRODUCT_COLUMNS")
     for name, collection in XERO.items():
         yield "xero", name, collection.key, partial(_hints, "xero", name)
     for name in LIGHTSPEED:

@@ -10,12 +10,11 @@ from typing import Any
 import dlt
 from dlt.common.configuration import with_config
 
-from ingest.columnar import FILE_FORMAT, ROOT_KEY_COLUMNS, NestedLayout
+from ingest.columnar import columnar_resource
 from ingest.cursor import OverlapCursor, parse_utc
 from ingest.reconcile import flag_missing, is_due, mark_reconciled
 from ingest.woocommerce.helpers import WooCommerceClient
 from ingest.woocommerce.settings import (
-    ARROW_BATCH,
     CUSTOMER_COLUMNS,
     ORDER_COLUMNS,
     ORDER_NESTED_HINTS,
@@ -25,8 +24,8 @@ from ingest.woocommerce.settings import (
 )
 from seamline.settings import raw_schema  # not `settings`: the name is this package's own module
 
-# resources yielding Arrow tables with their own child tables (see ingest/columnar.py)
-COLUMNAR_RESOURCES = ("orders",)
+# every resource reaches dlt as Arrow tables with their own child tables (ingest/columnar.py)
+COLUMNAR_RESOURCES = ("orders", "customers", "products")
 
 
 @dlt.source(name="woocommerce", section="woocommerce")
@@ -41,12 +40,10 @@ def woocommerce(
     # `client` lets the benchmark replay recorded pages through this same code path
     client = client or WooCommerceClient(base_url, consumer_key, consumer_secret, stats)
     return (
-        dlt.resource(orders, name="orders", write_disposition="merge", primary_key="id",
-                     columns=ROOT_KEY_COLUMNS, file_format=FILE_FORMAT)(client, page_size),
-        dlt.resource(customers, name="customers", write_disposition="merge", primary_key="id",
-                     columns=CUSTOMER_COLUMNS)(client, page_size),
-        dlt.resource(products, name="products", write_disposition="merge", primary_key="id",
-                     columns=PRODUCT_COLUMNS)(client, page_size),
+        columnar_resource(orders, name="orders", primary_key="id", columns=ORDER_COLUMNS,
+                          nested_hints=ORDER_NESTED_HINTS)(client, page_size),
+        columnar_resource(customers, name="customers", primary_key="id", columns=CUSTOMER_COLUMNS)(client, page_size),
+        columnar_resource(products, name="products", primary_key="id", columns=PRODUCT_COLUMNS)(client, page_size),
     )
 
 
@@ -59,12 +56,9 @@ def _fresh(cursor: OverlapCursor, page: list[dict]) -> list[dict]:
     return fresh
 
 
-def orders(client: WooCommerceClient, page_size: int) -> Iterator[Any]:
-    """Orders as Arrow tables (ingest/columnar.py): the biggest stream skips dlt's row normaliser."""
+def orders(client: WooCommerceClient, page_size: int) -> Iterator[list[dict]]:
     cursor = OverlapCursor(dlt.current.resource_state(), overlap=OVERLAP)
     since = cursor.start()
-    layout = NestedLayout("orders", "id", ORDER_COLUMNS, ORDER_NESTED_HINTS).learn(dlt.current.source_schema())
-    batch: list[dict] = []
     # `status=any` hides trashed orders; a second pass over `status=trash` finds them
     for status in ("any", "trash"):
         for page in client.walk_modified("orders", {"status": status}, since, "orders", page_size):
@@ -74,12 +68,8 @@ def orders(client: WooCommerceClient, page_size: int) -> Iterator[Any]:
                 deleted = order.get("status") == "trash"
                 order["is_deleted"] = deleted
                 order["deleted_seen_at"] = seen_at if deleted else None
-            batch.extend(fresh)
-            if len(batch) >= ARROW_BATCH:
-                yield from layout.items(batch)
-                batch = []
-    if batch:
-        yield from layout.items(batch)
+            if fresh:
+                yield fresh
     cursor.commit()
 
 

@@ -4,7 +4,6 @@ from datetime import timedelta
 
 PAGE_SIZE = 100  # the API's maximum
 OVERLAP = timedelta(minutes=5)
-ARROW_BATCH = 2_000  # orders per Arrow table: big enough that dlt's per-item overhead vanishes
 
 
 
