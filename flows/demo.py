@@ -7,14 +7,17 @@ syncs incrementally, and the summary says how much that was.
 from __future__ import annotations
 
 import os
+import secrets
 import time
 
+from flows.dashboard.server import DashboardServer
 from flows.dbt import docs_path, run_dbt
 from flows.pipeline import PipelineResult, pipeline_flow
 from sandbox.persist import catch_up_hours, load_world, save_world
 from sandbox.server import SandboxServer
 from seamline import settings
 from seamline.database import get_database
+from webhooks.receiver import build_receiver_app
 
 DEMO_SEED = 7
 DEMO_SCALE = int(os.environ.get("SEAMLINE_DEMO_SCALE", "1000"))
@@ -33,19 +36,59 @@ def run_demo(out=print) -> int:
         changed = sum(len(ids) for vendor in changes.values() for ids in vendor.values())
         out(f"Sandbox world moved {hours:.2f} h: {changed} records changed; syncing incrementally.")
     started = time.monotonic()
-    with SandboxServer(world) as sandbox:
+    # a demo-only key the sandbox signs with and the receiver checks (never printed)
+    os.environ.setdefault("WEBHOOKS__WOOCOMMERCE__SECRET", secrets.token_urlsafe(24))
+    with DashboardServer(build_receiver_app(db), port=0) as receiver, \
+            SandboxServer(world, webhook_url=receiver.url) as sandbox:
         os.environ.update(sandbox.settings())
         result = pipeline_flow(trigger="demo")
         docs = run_dbt(db, "docs", "generate")
+        took = time.monotonic() - started
+        webhooks = show_webhook_path(db, world, sandbox) if result.ok else None
     save_world(world, state)
-    for line in summary(result, fresh, time.monotonic() - started, docs.success):
+    for line in summary(result, fresh, took, docs.success):
         out(line)
+    if webhooks:
+        out(webhooks)
     from flows.dashboard.auth import ensure_demo_password
 
     password = ensure_demo_password()
     out(f"dashboard: SEAMLINE_DASHBOARD_PASSWORD='{password}' .venv/bin/seamline serve --port 8765")
     out(f"           then open http://127.0.0.1:8765/ and log in with the password {password}")
     return 0 if result.ok else 1
+
+
+def show_webhook_path(db, world, sandbox, timeout: float = 120) -> str:
+    """Move the store a quarter of an hour on: its signed webhooks reach the receiver, the processor
+    syncs and builds, and the changed orders show in fct_orders without waiting for a schedule."""
+    from sandbox.woocommerce.render import render_order
+    from webhooks.processor import Processor
+    from webhooks.runners import InProcessRunner
+
+    processor = Processor(db, InProcessRunner(db), debounce=1.0, poll=0.2).start()
+    try:
+        started = time.monotonic()
+        changed = world.advance(0.25)["woocommerce"]
+        sandbox.webhooks.drain()
+        live = {oid: render_order(world.woocommerce.orders[oid])["status"] for oid in changed["orders"]
+                if oid in world.woocommerce.orders and not world.woocommerce.orders[oid].trashed}
+        while live and time.monotonic() - started < timeout:
+            if _statuses(db, list(live)) == live:
+                return (f"webhooks: {len(live)} WooCommerce orders changed in the sandbox reached fct_orders "
+                        f"{time.monotonic() - started:.1f}s later, through the webhook path (no schedule)")
+            time.sleep(0.5)
+        return f"webhooks: the {len(live)} changed orders had not reached fct_orders after {timeout:.0f}s"
+    finally:
+        processor.stop()
+
+
+def _statuses(db, order_ids: list[int]) -> dict[int, str]:
+    from seamline import settings as seamline_settings
+
+    with db.cursor() as cur:
+        cur.execute(f"select order_key, source_status from {seamline_settings.schema('marts')}.fct_orders "
+                    "where order_key = any(%s)", ([f"woocommerce:{oid}" for oid in order_ids],))
+        return {int(key.split(":")[1]): status for key, status in cur.fetchall()}
 
 
 def summary(result: PipelineResult, fresh: bool, seconds: float, docs_ok: bool) -> list[str]:

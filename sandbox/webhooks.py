@@ -72,7 +72,9 @@ class WebhookSender:
         self.retries, self.backoff = retries, backoff
         self.sent = 0
         self.failed = 0
-        self._ids = itertools.count(1)
+        # numeric like the vendors' delivery ids, and never reused by a later sender (a restarted
+        # sandbox counting from 1 again would look like resends and be recorded as duplicates)
+        self._ids = itertools.count(time.time_ns() // 1_000_000)
         self._queue: queue.Queue = queue.Queue()
         self._client = httpx.Client(timeout=10)
         self._thread = threading.Thread(target=self._work, name="sandbox-webhooks", daemon=True)
