@@ -11,6 +11,7 @@ from conftest import scalar, serve_world
 from starlette.testclient import TestClient
 
 from flows.cli import main as seamline
+from ingest.sync import sync_source
 from sandbox.server import free_port
 from sandbox.webhooks import woocommerce_headers
 from sandbox.world import World
@@ -55,6 +56,8 @@ def test_a_burst_of_a_thousand_events_runs_one_sync_and_each_event_is_done_once(
     pool.close()
     world = World(seed=91, scale=120, start=START)
     with serve_world(world):
+        # this world's orders only: other tests' worlds share raw_woocommerce
+        assert sync_source("woocommerce", full_refresh=True, db=database).ok
         runner = InProcessRunner(database)
         waiting = Processor(database, runner, debounce=3600, max_delay=3600, transform=False)
         assert waiting.run_once() == []  # still inside the debounce window: nothing yet
