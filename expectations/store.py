@@ -12,6 +12,7 @@ from expectations.result import Outcome
 from expectations.scoring import ScoreRow
 from seamline import settings
 from seamline.database import Database
+from seamline.ops import apply_ops_ddl
 
 _DDL = """
 create schema if not exists {ops};
@@ -51,12 +52,7 @@ create index if not exists quality_scores_integration_run_at
 def ensure_tables(db: Database) -> None:
     """Create the quality tables if missing; also the first proof that the database answers."""
     with db.cursor() as cur:
-        # the same lock as seamline.ops: concurrent `create ... if not exists` can still collide
-        cur.execute("select pg_advisory_lock(hashtext('seamline.ops.ddl'))")
-        try:
-            cur.execute(_DDL.format(ops=settings.schema(settings.OPS)))
-        finally:
-            cur.execute("select pg_advisory_unlock(hashtext('seamline.ops.ddl'))")
+        apply_ops_ddl(cur, _DDL)
 
 
 def write_run(

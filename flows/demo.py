@@ -83,10 +83,8 @@ def show_webhook_path(db, world, sandbox, timeout: float = 120) -> str:
 
 
 def _statuses(db, order_ids: list[int]) -> dict[int, str]:
-    from seamline import settings as seamline_settings
-
     with db.cursor() as cur:
-        cur.execute(f"select order_key, source_status from {seamline_settings.schema('marts')}.fct_orders "
+        cur.execute(f"select order_key, source_status from {settings.schema('marts')}.fct_orders "
                     "where order_key = any(%s)", ([f"woocommerce:{oid}" for oid in order_ids],))
         return {int(key.split(":")[1]): status for key, status in cur.fetchall()}
 

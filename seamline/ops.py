@@ -112,14 +112,23 @@ create table if not exists {ops}.pipeline_runs (
 """
 
 
+def ops_schema() -> str:
+    return settings.schema(settings.OPS)
+
+
+def apply_ops_ddl(cur, ddl: str) -> None:
+    """Run a DDL template (`{ops}` = the ops schema) under the one lock all ops tables share: one
+    migrator at a time, since concurrent `create ... if not exists` can still collide."""
+    cur.execute("select pg_advisory_lock(hashtext('seamline.ops.ddl'))")
+    try:
+        cur.execute(ddl.format(ops=ops_schema()))
+    finally:
+        cur.execute("select pg_advisory_unlock(hashtext('seamline.ops.ddl'))")
+
+
 def ensure_ops_schema(db: Database) -> None:
     with db.cursor() as cur:
-        # one migrator at a time: concurrent `create ... if not exists` can still collide
-        cur.execute("select pg_advisory_lock(hashtext('seamline.ops.ddl'))")
-        try:
-            cur.execute(_DDL.format(ops=settings.schema(settings.OPS)))
-        finally:
-            cur.execute("select pg_advisory_unlock(hashtext('seamline.ops.ddl'))")
+        apply_ops_ddl(cur, _DDL)
 
 
 def utcnow() -> datetime:

@@ -5,15 +5,13 @@ the decision form's defences. One small world, synced once, under a schema prefi
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
-from conftest import scalar, serve_world
-from test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, log_in
+from conftest import log_in, scalar, serve_world
 from test_dbt_lightspeed_finale import web_revenue_by_day
 
 from flows.dashboard import DashboardServer, build_dashboard_app
@@ -78,18 +76,6 @@ def console(database):
             with DashboardServer(app, port=0) as server:
                 yield {"url": server.url.rstrip("/"), "world": world, "customer": customer}
     print("\ntimings (s):", TIMINGS)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
+from conftest import log_in
 
 from flows.dashboard import DashboardServer, build_dashboard_app
 from seamline.errors import SeamlineError
@@ -21,9 +20,6 @@ AGES = {"woocommerce": (timedelta(minutes=30), "green"), "lightspeed": (timedelt
         "klaviyo": (timedelta(hours=5), "yellow"), "xero": (timedelta(hours=20), "red"),
         "finale": (timedelta(days=3), "red")}
 RGB = {"green": "rgb(46, 125, 50)", "yellow": "rgb(249, 168, 37)", "red": "rgb(198, 40, 40)"}
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -52,26 +48,6 @@ def dashboard(database):
         app = build_dashboard_app(database, password=PASSWORD, sources=SOURCES, clock=lambda: NOW)
         with DashboardServer(app, port=0) as server:
             yield server.url.rstrip("/")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
-def log_in(page, base: str, password: str):
-    page.goto(f"{base}/")
-    assert "/login" in page.url  # no session: sent to the login form
-    page.fill("#password", password)
-    with page.expect_navigation():
-        page.click("button[type=submit]")
 
 
 def test_the_dashboard_shows_each_integration_in_its_freshness_colour(dashboard, browser):

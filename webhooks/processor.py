@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from flows.ladder import ladder
 from seamline.database import Database
 from seamline.masking import mask_text
+from seamline.ops import ops_schema
 from webhooks.runners import Outcome, default_runner
-from webhooks.store import ensure_tables, ops
+from webhooks.store import ensure_tables
 from webhooks.vendors import RESOURCES
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ class Processor:
 
     def _pass(self, cur) -> list[BatchResult]:
         # holding the lock, any event still 'processing' was claimed by a processor that died
-        cur.execute(f"update {ops()}.webhook_events set status = 'pending', attempts = attempts - 1 "
+        cur.execute(f"update {ops_schema()}.webhook_events set status = 'pending', attempts = attempts - 1 "
                     "where status = 'processing'")
         results = [self._process(cur, source) for source in self._due_sources(cur)]
         synced = [r for r in results if r.outcome is not None and r.outcome.ok]
@@ -93,7 +94,7 @@ class Processor:
 
     def _due_sources(self, cur) -> list[str]:
         cur.execute(f"""
-            select source from {ops()}.webhook_events
+            select source from {ops_schema()}.webhook_events
             where status = 'pending' and next_attempt_at <= now()
             group by source
             having max(received_at) <= now() - make_interval(secs => %s)
@@ -104,8 +105,8 @@ class Processor:
 
     def _process(self, cur, source: str) -> BatchResult:
         cur.execute(f"""
-            update {ops()}.webhook_events set status = 'processing', attempts = attempts + 1
-            where event_id in (select event_id from {ops()}.webhook_events
+            update {ops_schema()}.webhook_events set status = 'processing', attempts = attempts + 1
+            where event_id in (select event_id from {ops_schema()}.webhook_events
                                where source = %s and status = 'pending' and next_attempt_at <= now()
                                for update skip locked)
             returning event_id, resources, attempts
@@ -131,13 +132,13 @@ class Processor:
         self.syncs += 1
         outcome = result.outcome = self._attempt(lambda k: self.runner.sync(source, k), key)
         if outcome.ok:
-            cur.execute(f"update {ops()}.webhook_events set status = 'done', processed_at = now(), run_id = %s, "
+            cur.execute(f"update {ops_schema()}.webhook_events set status = 'done', processed_at = now(), run_id = %s, "
                         "last_error = null where event_id = any(%s) and status = 'processing'", (outcome.run_id, ids))
             return result
         steps = ladder()
         for event_id, attempts in syncable:
             if outcome.transient and attempts <= len(steps):
-                cur.execute(f"update {ops()}.webhook_events set status = 'pending', last_error = %s, "
+                cur.execute(f"update {ops_schema()}.webhook_events set status = 'pending', last_error = %s, "
                             "next_attempt_at = now() + make_interval(secs => %s) where event_id = %s",
                             (outcome.message, steps[attempts - 1], event_id))
                 result.retrying.append(event_id)
@@ -157,13 +158,13 @@ class Processor:
 
     @staticmethod
     def _dead(cur, event_id: int, source: str, attempts: int, reason: str) -> None:
-        cur.execute(f"update {ops()}.webhook_events set status = 'dead', last_error = %s where event_id = %s",
+        cur.execute(f"update {ops_schema()}.webhook_events set status = 'dead', last_error = %s where event_id = %s",
                     (reason, event_id))
         # a replayed dead letter that fails again keeps its one row, with the new reason
-        cur.execute(f"update {ops()}.dead_letter set reason = %s, attempts = attempts + %s, dead_at = now() "
+        cur.execute(f"update {ops_schema()}.dead_letter set reason = %s, attempts = attempts + %s, dead_at = now() "
                     "where event_id = %s and status = 'open'", (reason, attempts, event_id))
         if cur.rowcount == 0:
-            cur.execute(f"insert into {ops()}.dead_letter (event_id, source, reason, attempts) values (%s, %s, %s, %s)",
+            cur.execute(f"insert into {ops_schema()}.dead_letter (event_id, source, reason, attempts) values (%s, %s, %s, %s)",
                         (event_id, source, reason, attempts))
         log.warning("webhook event %s (%s) dead-lettered: %s", event_id, source, reason)
 

@@ -8,8 +8,9 @@ import os
 
 from seamline.database import Database
 from seamline.errors import SeamlineError
+from seamline.ops import ops_schema
 from webhooks.runners import Outcome, default_runner
-from webhooks.store import dead_letters, ops
+from webhooks.store import dead_letters
 from webhooks.vendors import RESOURCES
 
 log = logging.getLogger(__name__)
@@ -31,13 +32,13 @@ def replay_dead_letter(db: Database, dead_id: int, runner=None, transform: bool 
     outcome = runner.sync(letter.source, f"webhooks-replay-{dead_id}-{letter.attempts}")
     with db.cursor(autocommit=False) as cur:
         if outcome.ok:
-            cur.execute(f"update {ops()}.webhook_events set status = 'done', processed_at = now(), run_id = %s, "
+            cur.execute(f"update {ops_schema()}.webhook_events set status = 'done', processed_at = now(), run_id = %s, "
                         "last_error = null, attempts = attempts + 1 where event_id = %s",
                         (outcome.run_id, letter.event_id))
-            cur.execute(f"update {ops()}.dead_letter set status = 'replayed', replayed_at = now() where dead_id = %s",
+            cur.execute(f"update {ops_schema()}.dead_letter set status = 'replayed', replayed_at = now() where dead_id = %s",
                         (dead_id,))
         else:
-            cur.execute(f"update {ops()}.dead_letter set reason = %s, attempts = attempts + 1 where dead_id = %s",
+            cur.execute(f"update {ops_schema()}.dead_letter set reason = %s, attempts = attempts + 1 where dead_id = %s",
                         (outcome.message, dead_id))
     if transform is None:
         transform = os.environ.get("WEBHOOKS_TRANSFORM", "on") != "off"

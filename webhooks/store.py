@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from seamline import settings
 from seamline.database import Database
+from seamline.ops import apply_ops_ddl, ops_schema
 from webhooks.vendors import Delivery
 
 _DDL = """
@@ -56,16 +56,7 @@ _SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key"
 
 def ensure_tables(db: Database) -> None:
     with db.cursor() as cur:
-        # the same lock as seamline.ops: concurrent `create ... if not exists` can still collide
-        cur.execute("select pg_advisory_lock(hashtext('seamline.ops.ddl'))")
-        try:
-            cur.execute(_DDL.format(ops=ops()))
-        finally:
-            cur.execute("select pg_advisory_unlock(hashtext('seamline.ops.ddl'))")
-
-
-def ops() -> str:
-    return settings.schema(settings.OPS)
+        apply_ops_ddl(cur, _DDL)
 
 
 class ConnectionPool:
@@ -108,7 +99,7 @@ def record(pool: ConnectionPool, delivery: Delivery, body: bytes, headers: dict[
     kept = {k: v for k, v in headers.items() if k.lower() not in _SECRET_HEADERS}
     with pool.cursor() as cur:
         cur.execute(
-            f"insert into {ops()}.webhook_events (source, dedupe_key, topic, resources, body, headers) "
+            f"insert into {ops_schema()}.webhook_events (source, dedupe_key, topic, resources, body, headers) "
             "values (%s, %s, %s, %s, %s, %s::jsonb) "
             "on conflict (source, dedupe_key) do update set deliveries = webhook_events.deliveries + 1 "
             "returning event_id, xmax = 0",
@@ -133,6 +124,6 @@ def dead_letters(db: Database, status: str | None = "open") -> list[DeadLetter]:
     ensure_tables(db)
     with db.cursor() as cur:
         cur.execute(f"select d.dead_id, d.event_id, d.source, e.topic, e.resources, d.reason, d.attempts, d.status "
-                    f"from {ops()}.dead_letter as d join {ops()}.webhook_events as e using (event_id) "
+                    f"from {ops_schema()}.dead_letter as d join {ops_schema()}.webhook_events as e using (event_id) "
                     "where %s is null or d.status = %s order by d.dead_id", (status, status))
         return [DeadLetter(*row) for row in cur.fetchall()]

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 
 from seamline import settings
 from seamline.database import Database
+from seamline.ops import apply_ops_ddl, ops_schema
 
 _DDL = """
 create schema if not exists {ops};
@@ -56,18 +57,9 @@ class InvalidDecision(ValueError):
     """A value or form the field cannot take; the message says why, in words for the operator."""
 
 
-def _ops() -> str:
-    return settings.schema(settings.OPS)
-
-
 def ensure_decisions_table(db: Database) -> None:
     with db.cursor() as cur:
-        # the same lock as the other ops tables' DDL: concurrent `create ... if not exists` collide
-        cur.execute("select pg_advisory_lock(hashtext('seamline.ops.ddl'))")
-        try:
-            cur.execute(_DDL.format(ops=_ops()))
-        finally:
-            cur.execute("select pg_advisory_unlock(hashtext('seamline.ops.ddl'))")
+        apply_ops_ddl(cur, _DDL)
 
 
 # -- what a field can hold ---------------------------------------------------------------
@@ -175,7 +167,7 @@ def record_decision(db: Database, item: dict, choice: Choice, base_units: tuple[
     ensure_decisions_table(db)
     with db.cursor() as cur:
         cur.execute(f"""
-            insert into {_ops()}.conflict_decisions (entity, entity_key, field, chosen_value, chosen_source,
+            insert into {ops_schema()}.conflict_decisions (entity, entity_key, field, chosen_value, chosen_source,
                 note, decided_by, source_newest_at, competing_values)
             values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
             returning decision_id
@@ -219,11 +211,11 @@ def open_conflicts(db: Database, review_key: str | None = None, limit: int = 200
     with db.cursor() as cur:
         if not _exists(cur, marts, "review_queue") or not _has_column(cur, marts, "review_queue", "candidates"):
             return None
-        decisions = _exists(cur, _ops(), "conflict_decisions")
+        decisions = _exists(cur, ops_schema(), "conflict_decisions")
         pending = f"""
             left join lateral (
                 select d.decision_id, d.chosen_value, d.decided_by, d.decided_at
-                from {_ops()}.conflict_decisions as d
+                from {ops_schema()}.conflict_decisions as d
                 where d.entity = q.entity and d.entity_key = q.entity_key and d.field = q.field
                     and d.decision_id > coalesce(q.outdated_decision_id, 0)
                 order by d.decision_id desc limit 1
@@ -279,7 +271,7 @@ def recent_decisions(db: Database, limit: int = 20) -> list[dict]:
     """The newest decisions and how each stands after the last build (golden_field_audit)."""
     marts = settings.schema("marts")
     with db.cursor() as cur:
-        if not _exists(cur, _ops(), "conflict_decisions"):
+        if not _exists(cur, ops_schema(), "conflict_decisions"):
             return []
         audit = _exists(cur, marts, "golden_field_audit") and _has_column(
             cur, marts, "golden_field_audit", "decision_status")
@@ -294,7 +286,7 @@ def recent_decisions(db: Database, limit: int = 20) -> list[dict]:
         cur.execute(f"""
             select d.decision_id, d.entity, d.entity_key, d.field, d.chosen_value, d.chosen_source, d.note,
                    d.decided_by, d.decided_at, {standing}
-            from {_ops()}.conflict_decisions as d {join}
+            from {ops_schema()}.conflict_decisions as d {join}
             order by d.decision_id desc limit %s
         """, (limit,))
         keys = ("decision_id", "entity", "entity_key", "field", "chosen_value", "chosen_source", "note",

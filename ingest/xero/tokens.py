@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from seamline import settings
 from seamline.database import Database
 from seamline.errors import SeamlineError
+from seamline.ops import apply_ops_ddl
 
 _DDL = """
 create schema if not exists {ops};
@@ -49,11 +50,7 @@ class TokenStore:
 
     def _ensure(self, cur) -> None:
         if not self._ready:
-            cur.execute("select pg_advisory_lock(hashtext('seamline.ops.ddl'))")
-            try:
-                cur.execute(_DDL.format(ops=settings.schema(settings.OPS)))
-            finally:
-                cur.execute("select pg_advisory_unlock(hashtext('seamline.ops.ddl'))")
+            apply_ops_ddl(cur, _DDL)
             self._ready = True
 
     def read(self) -> str | None:
