@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     gr = db.add_parser("grant", help="roles and privileges isolating this schema prefix (tenant)")
     gr.add_argument("--analyst-password-env", metavar="VAR", help="set the analyst role's password from $VAR")
     sub.add_parser("doctor", help="check the database (Supabase) is ready and safe for Seamline")
+    ob = sub.add_parser("outbound", help="write what the marts say should exist into Xero, Klaviyo, WooCommerce, Finale")
+    ob.add_argument("jobs", nargs="*", help="outbound job names (default: all enabled)")
+    ob.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+    er = sub.add_parser("erase", help="remove a person from every table and keep them out of later syncs")
+    er.add_argument("--email", required=True, help="the person's email address")
+    er.add_argument("--dry-run", action="store_true", help="say what would be erased, change nothing")
     return p
 
 
@@ -162,6 +168,14 @@ def _dispatch(args) -> int:
         if args.item_id is None:
             raise SeamlineError("retry needs a manual-queue item ID or --dead-letter ID")
         return _retry(get_database(), args.item_id)
+    if args.command == "outbound":
+        from outbound.cli import run_outbound
+
+        return run_outbound(get_database(), args.jobs, dry_run=args.dry_run)
+    if args.command == "erase":
+        from seamline.erasure import erase_cli
+
+        return erase_cli(get_database(), args.email, dry_run=args.dry_run)
     if args.command == "serve":
         from flows.serve import serve
 
