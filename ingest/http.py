@@ -45,6 +45,16 @@ class MalformedResponse(SourceError):
         self.body = body
 
 
+class RequestRejected(SourceError):
+    """The vendor refused the request itself (a 4xx other than 401/403/429): not transient.
+    Writers read the vendor's own reasons from `body` (the parsed JSON, when there is one)."""
+
+    def __init__(self, message: str, *, status_code: int, body=None):
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body
+
+
 class RateLimitExhausted(SourceError):
     """A limit that will not clear soon (e.g. Xero's day limit): stop cleanly, resume next run."""
 
@@ -81,6 +91,13 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
         return None
     now = now or datetime.now(timezone.utc)
     return max(0.0, (when - now).total_seconds())
+
+
+def _json_or_none(response: requests.Response):
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 class HttpClient:
@@ -132,7 +149,8 @@ class HttpClient:
                 if response.status_code in (401, 403):
                     raise AuthError(self._describe(response, "the API refused the credentials"))
                 if response.status_code not in TRANSIENT_STATUS:
-                    raise SourceError(self._describe(response, "the API rejected the request"))
+                    raise RequestRejected(self._describe(response, "the API rejected the request"),
+                                          status_code=response.status_code, body=_json_or_none(response))
                 self.check_rate_limit(response)
                 last_problem = f"HTTP {response.status_code}"
                 hinted = retry_after_seconds(response.headers.get("Retry-After"))
