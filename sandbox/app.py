@@ -10,6 +10,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
+from sandbox.delivery.api import DeliveryAPI
 from sandbox.faults import FaultMiddleware, FaultPlan
 from sandbox.finale.api import FinaleAPI
 from sandbox.klaviyo.api import KlaviyoAPI
@@ -25,6 +26,7 @@ def vendor_apis(world, faults: FaultPlan) -> list:
         XeroAPI(world, faults.for_api("xero")),
         LightspeedAPI(world, faults.for_api("lightspeed")),
         FinaleAPI(world, faults.for_api("finale")),
+        DeliveryAPI(world, faults.for_api("delivery")),
     ]
 
 

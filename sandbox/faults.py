@@ -6,7 +6,7 @@ Spec (CLI `--faults`, or `FaultPlan.parse`): `api:key=value,key=value;api2:...`,
 - `rate_limit`: `on` (the vendor's own limits, answered with its 429 headers and body), or a
   vendor-specific mode such as `minute` / `day` for Xero; `off` drops the rate-limit headers
   from every response, so clients never pace themselves (the benchmarks measure Seamline, not
-  the vendors' limits; `*` as the api applies a fault to all five);
+  the vendors' limits; `*` as the api applies a fault to all six);
 - `error_rate`: share of requests answered 500/502/503 (deterministic per request count);
 - `slow_ms`: delay added to every response;
 - `drop_rate`: share of responses cut off mid-body (connection dropped);
@@ -27,7 +27,7 @@ import logging
 import random
 from dataclasses import dataclass, field
 
-API_NAMES = ("woocommerce", "klaviyo", "xero", "lightspeed", "finale")
+API_NAMES = ("woocommerce", "klaviyo", "xero", "lightspeed", "finale", "delivery")
 
 
 @dataclass

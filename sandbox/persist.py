@@ -1,7 +1,8 @@
-"""Keep a sandbox world across processes: its seed, scale, start and every advance.
+"""Keep a sandbox world across processes: its seed, scale, start and its journal (every advance
+and every API write accepted, in order).
 
-The world is deterministic, so replaying the same advances rebuilds it exactly; the
-demo uses this to move the same world forward on every run.
+The world is deterministic, so replaying the same journal rebuilds it exactly, records created
+through the APIs included; the demo uses this to move the same world forward on every run.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ def load_world(path: Path, seed: int, scale: int) -> tuple[World, bool]:
         state = json.loads(path.read_text())
         if state["seed"] == seed and state["scale"] == scale:
             world = World(seed=seed, scale=scale, start=datetime.fromisoformat(state["start"]))
-            for hours in state["advanced_hours"]:
-                world.advance(hours)
+            # a state saved before writes were journalled has only its advances
+            world.replay(state.get("journal") or [["advance", h] for h in state["advanced_hours"]])
             return world, False
     start = (datetime.now(timezone.utc) - timedelta(days=3)).replace(second=0, microsecond=0)
     return World(seed=seed, scale=scale, start=start), True
@@ -30,7 +31,7 @@ def save_world(world: World, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({
         "seed": world.seed, "scale": world.scale, "start": world.start.isoformat(),
-        "advanced_hours": world.advanced_hours,
+        "advanced_hours": world.advanced_hours, "journal": world.journal,
     }))
 
 

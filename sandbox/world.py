@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from sandbox.clock import Clock
+from sandbox.delivery.store import DeliveryStore
 from sandbox.finale.store import FinaleStore
 from sandbox.klaviyo.store import KlaviyoStore
 from sandbox.lightspeed.store import LightspeedStore
@@ -40,7 +41,10 @@ class World:
         self.xero = XeroStore(self, random.Random(f"{seed}:xero"))
         self.lightspeed = LightspeedStore(self, random.Random(f"{seed}:lightspeed"), n_sales=scale)
         self.finale = FinaleStore(self, random.Random(f"{seed}:finale"), scale=scale)
+        self.delivery = DeliveryStore(self)
         self.advanced_hours: list[float] = []
+        # every advance and every accepted API write, in order: what sandbox/persist.py replays
+        self.journal: list[list] = []
         self.listeners: list = []  # called with each advance's changes (sandbox/webhooks.py sends them)
 
     def add_person(self) -> Person:
@@ -58,6 +62,7 @@ class World:
             t0 = self.clock.now()
             t1 = self.clock.advance(hours)
             self.advanced_hours.append(hours)
+            self.journal.append(["advance", hours])
             changes = {
                 "woocommerce": self.woocommerce.advance(t0, t1, hours),
                 "klaviyo": self.klaviyo.advance(t0, t1, hours),
@@ -68,6 +73,26 @@ class World:
             for listener in self.listeners:
                 listener(changes)
             return changes
+
+    def write(self, vendor: str, op: str, **args):
+        """Apply one API write to a vendor's store (`world.<vendor>.<op>(**args)`) and journal it.
+
+        Write methods check everything before they change anything and raise on bad input, so a
+        refused write leaves no trace; `args` are plain JSON values, so the journal can be saved and
+        replayed (the same writes between the same advances rebuild the same world)."""
+        with self.lock:
+            result = getattr(getattr(self, vendor), op)(**args)
+            self.journal.append(["write", vendor, op, args])
+            return result
+
+    def replay(self, journal: list[list]) -> None:
+        """Apply a saved journal (advances and writes) to a world built with the same seed, scale and start."""
+        for entry in journal:
+            if entry[0] == "advance":
+                self.advance(entry[1])
+            else:
+                _, vendor, op, args = entry
+                self.write(vendor, op, **args)
 
     # -- ground truth ------------------------------------------------------------
     def web_order_totals(self) -> dict[int, Decimal]:

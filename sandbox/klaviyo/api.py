@@ -21,6 +21,7 @@ from bisect import bisect_left, bisect_right
 from datetime import datetime, timezone
 
 import orjson
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -39,7 +40,9 @@ API_KEY = "pk_5e4a1f0c3b8d7e29a6c4f1b0d8e7a3c2b9f1"
 JSONAPI = "application/vnd.api+json"
 # burst per second, steady per minute (Klaviyo's published tiers)
 TIERS = {"XS": (1, 15), "S": (3, 60), "M": (10, 150), "L": (75, 700), "XL": (350, 3500)}
-ENDPOINT_TIER = {"profiles": "L", "events": "XL", "lists": "L", "campaigns": "M", "metrics": "M"}
+ENDPOINT_TIER = {"profiles": "L", "events": "XL", "lists": "L", "campaigns": "M", "metrics": "M",
+                 # writes: Create or Update Profile and Create Event (each counted on its own)
+                 "profile-import": "L", "create-event": "XL"}
 # (default page size, max page size)
 PAGE_SIZES = {"profiles": (20, 100), "events": (200, 200), "lists": (10, 10), "campaigns": (10, 100),
               "metrics": (200, 200)}
@@ -231,6 +234,10 @@ class KlaviyoAPI:
             single = self._handler(endpoint, self._get)
             routes += [Route(f"/{endpoint}/", listing), Route(f"/{endpoint}", listing),
                        Route(f"/{endpoint}/{{id}}/", single), Route(f"/{endpoint}/{{id}}", single)]
+        for path, limit, fn in (("/profile-import", "profile-import", self._import_profile),
+                                ("/events", "create-event", self._create_event)):
+            write = self._write_handler(limit, fn)
+            routes += [Route(f"{path}/", write, methods=["POST"]), Route(path, write, methods=["POST"])]
         return routes
 
     # -- plumbing ----------------------------------------------------------------
@@ -246,6 +253,51 @@ class KlaviyoAPI:
                     headers = {"Retry-After": str(exc.retry_after)}
                 return self._error_response(exc, headers)
         return handle
+
+    def _write_handler(self, endpoint: str, fn):
+        """A POST: the same key, revision and rate-limit checks as a read, then `fn(request, data, headers)`."""
+        async def handle(request: Request):
+            headers: dict[str, str] = {}
+            try:
+                self._check(request)
+                headers = self._rate_limit(endpoint)
+                try:
+                    doc = orjson.loads(await request.body() or b"null")
+                except orjson.JSONDecodeError:
+                    raise ApiError(400, "parse_error", "Malformed request.", "The request body is not valid JSON.",
+                                   {"pointer": "/"}) from None
+                if not isinstance(doc, dict) or "data" not in doc:
+                    raise ApiError(400, "invalid", "Invalid input.", "'data' is a required field.",
+                                   {"pointer": "/data"})
+                return await run_in_threadpool(fn, request, doc["data"], headers)
+            except ApiError as exc:
+                if exc.retry_after is not None:
+                    headers = {"Retry-After": str(exc.retry_after)}
+                return self._error_response(exc, headers)
+        return handle
+
+    def _write(self, op: str, data):
+        from sandbox.klaviyo.writes import KlaviyoInvalid
+
+        try:
+            return self.world.write("klaviyo", op, data=data)
+        except KlaviyoInvalid as exc:
+            raise ApiError(400, "invalid", "Invalid input.", exc.detail, {"pointer": exc.pointer}) from None
+
+    def _import_profile(self, request: Request, data, headers: dict) -> Response:
+        """POST /profile-import: 201 with the new profile, 200 with an updated one."""
+        with self.world.lock:
+            idx, created = self._write("import_profile", data)
+            profile = self.store.profile_list[idx]
+            body = {"data": render_profile(self.store, profile, self._base(request), drift=self._drift),
+                    "links": {"self": f"{self._base(request)}/profiles/{profile.id}/"}}
+        return Response(orjson.dumps(body), status_code=201 if created else 200, headers=headers, media_type=JSONAPI)
+
+    def _create_event(self, request: Request, data, headers: dict) -> Response:
+        """POST /events: 202 and no body, stored or deduplicated alike (as Klaviyo answers)."""
+        with self.world.lock:
+            self._write("create_event", data)
+        return Response(status_code=202, headers=headers)
 
     def _error_response(self, exc: ApiError, headers: dict) -> Response:
         n = next(self._error_ids)

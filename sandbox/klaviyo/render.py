@@ -35,6 +35,9 @@ def _links(base: str, kind: str, rid: str, rel: str) -> dict:
     return {"self": f"{base}/{kind}/{rid}/relationships/{rel}/", "related": f"{base}/{kind}/{rid}/{rel}/"}
 
 
+_SOURCES = {"woocommerce": "WooCommerce", "newsletter": "Newsletter form"}  # "api": made through the API
+
+
 def render_profile(store: KlaviyoStore, p: KProfile, base: str, subscriptions: bool = False,
                    drift: str | None = None, bad: bool = False) -> dict:
     lat, lon = SUBURB_COORDS.get(p.address.city, (None, None))
@@ -49,7 +52,8 @@ def render_profile(store: KlaviyoStore, p: KProfile, base: str, subscriptions: b
         "title": None, "image": None, "created": iso(p.created), "updated": iso(p.updated),
         "last_event_date": iso(from_epoch(p.last_event)) if p.last_event else None,
         "location": location,
-        "properties": {"Source": "WooCommerce" if p.source == "woocommerce" else "Newsletter form"},
+        "properties": {**({"Source": _SOURCES[p.source]} if p.source in _SOURCES else {}),
+                       **store.custom_properties.get(p.idx, {})},
     }
     if subscriptions:
         attributes["subscriptions"] = _subscriptions(store, p)
@@ -98,7 +102,14 @@ def render_event(store: KlaviyoStore, idx: int, base: str, drift: str | None = N
     metric_idx, profile, ts, ref = store.event(idx)
     eid = store.event_id(idx)
     metric = store.metrics[metric_idx]
-    if metric_idx == PLACED_ORDER:
+    if ref < 0:  # created through the API: what it was sent with
+        sent, value, unique_id = store._api_events[-ref - 1]
+        props = dict(sent)
+        if value is not None:
+            props["$value"] = value
+        if unique_id is not None:
+            props["$event_id"] = unique_id
+    elif metric_idx == PLACED_ORDER:
         props = _placed_order_properties(store.orders[ref], bad_kind(eid) if bad else -1)
     else:
         c = store.campaigns[ref]

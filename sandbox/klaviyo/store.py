@@ -222,17 +222,17 @@ class PlacedOrderEvents(Mapping):
     def __iter__(self):
         k = self._k
         metric, ref = k._ev_metric, k._ev_ref
-        return (ref[i] for i in range(len(metric)) if metric[i] == PLACED_ORDER)
+        return (ref[i] for i in range(len(metric)) if metric[i] == PLACED_ORDER and ref[i] >= 0)
 
     def items(self):
         k = self._k
         metric, ref = k._ev_metric, k._ev_ref
-        return [(ref[i], i) for i in range(len(metric)) if metric[i] == PLACED_ORDER]
+        return [(ref[i], i) for i in range(len(metric)) if metric[i] == PLACED_ORDER and ref[i] >= 0]
 
     def values(self):
         k = self._k
-        metric = k._ev_metric
-        return [i for i in range(len(metric)) if metric[i] == PLACED_ORDER]
+        metric, ref = k._ev_metric, k._ev_ref  # ref < 0: an event created through the API
+        return [i for i in range(len(metric)) if metric[i] == PLACED_ORDER and ref[i] >= 0]
 
 
 class KlaviyoStore:
@@ -284,7 +284,16 @@ class KlaviyoStore:
         self._ev_metric = array("B")
         self._ev_profile = array("I")
         self._ev_ts = array("q")
-        self._ev_ref = array("q")  # order id (Placed Order) or campaign index (email events)
+        self._ev_ref = array("q")  # order id (Placed Order) or campaign index (email events); < 0: see _api_events
+        # events created through the API (sandbox/klaviyo/writes.py): _api_events[-ref - 1] =
+        # (properties, value, unique_id); (metric, profile idx, unique_id) -> event, for deduplication
+        self._api_events: list[tuple[dict, float | None, str | None]] = []
+        self._event_keys: dict[tuple[int, int, str], int] = {}
+        self.custom_properties: dict[int, dict] = {}  # profile idx -> properties set through the API
+        self._emails: dict[str, int] = {}  # casefolded email -> profile idx (see _email_index)
+        self._emails_indexed = 0
+        self._people_emails: dict[str, Person] = {}
+        self._people_indexed = 0
         self._by_time, self._by_time_ts, self._by_time_count = array("I"), array("q"), 0  # see events_by_time
         # the web orders synced so far are WooCommerce's first `_synced` rows (kept after Woo deletes them)
         self._synced = 0
@@ -530,7 +539,7 @@ class KlaviyoStore:
             else:
                 self._bounce(p, when())
             changed["profiles"].add(p.id)
-        phoneless = [p for p in self.profile_list if p.phone is None and p.created <= t0]
+        phoneless = [p for p in self.profile_list if p.phone is None and p.created <= t0 and p.person_id]
         if phoneless:
             p = rng.choice(phoneless)
             p.phone = self._person(p.person_id).mobile
@@ -561,7 +570,50 @@ class KlaviyoStore:
         assert person.person_id == person_id
         return person
 
+    # -- writes through the API (sandbox/klaviyo/writes.py; journalled by world.write) ---------
+    def import_profile(self, data: dict) -> tuple[int, bool]:
+        from sandbox.klaviyo import writes
+
+        return writes.import_profile(self, data)
+
+    def create_event(self, data: dict) -> bool:
+        from sandbox.klaviyo import writes
+
+        return writes.create_event(self, data)
+
+    def _email_index(self) -> dict[str, int]:
+        """Casefolded email -> the first profile with it (profiles are only ever appended)."""
+        for p in self.profile_list[self._emails_indexed:]:
+            if p.email:
+                self._emails.setdefault(p.email.casefold(), p.idx)
+        self._emails_indexed = len(self.profile_list)
+        return self._emails
+
+    def _person_by_email(self) -> dict[str, Person]:
+        people = self.world.people
+        for person in people[self._people_indexed:]:
+            self._people_emails.setdefault(person.email.casefold(), person)
+        self._people_indexed = len(people)
+        return self._people_emails
+
     # -- ground truth ------------------------------------------------------------
+    def events_with_unique_id(self, unique_id: str) -> list[dict]:
+        """The events created through the API with this unique_id: metric name, profile email, time, value,
+        properties (in the order they were stored)."""
+        out = []
+        for i in range(len(self._ev_ref)):
+            ref = self._ev_ref[i]
+            if ref < 0 and self._api_events[-ref - 1][2] == str(unique_id):
+                props, value, _ = self._api_events[-ref - 1]
+                out.append({"id": self.event_id(i), "metric": self.metrics[self._ev_metric[i]].name,
+                            "profile_email": self.profile_list[self._ev_profile[i]].email,
+                            "timestamp": self._ev_ts[i], "value": value, "properties": props})
+        return out
+
+    def profile_by_email(self, email: str) -> KProfile | None:
+        idx = self._email_index().get(email.strip().casefold())
+        return None if idx is None else self.profile_list[idx]
+
     def profile_person(self) -> dict[str, int]:
         """Klaviyo profile id -> the true person behind it."""
         return {p.id: p.person_id for p in self.profile_list}

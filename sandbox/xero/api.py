@@ -38,6 +38,7 @@ from sandbox.xero.render import (
     render_payment,
 )
 from sandbox.xero.store import INVOICE_STATUSES, XCreditNote, XInvoice, XPayment, uid
+from sandbox.xero.write_routes import XeroWrites
 
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -97,7 +98,7 @@ class XeroAPI:
             single = self._single_handler(name)
             routes.append(Route(f"{self.api_path}/{name}/{{id}}", single))
             routes.append(Route(f"{self.api_path}/{name.lower()}/{{id}}", single))
-        return routes
+        return routes + XeroWrites(self).routes()
 
     # -- identity --------------------------------------------------------------------
     async def token(self, request: Request) -> Response:

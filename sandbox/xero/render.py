@@ -88,14 +88,15 @@ def render_contact(store: XeroStore, c: XContact, drift: str | None = None, bad:
     return out
 
 
-def _lines(inv: XInvoice, f: Fmt, bad_negative: bool, seed: int, lines=None) -> list[dict]:
+def _lines(inv: XInvoice, f: Fmt, bad_negative: bool, seed: int, lines=None, key: str | None = None) -> list[dict]:
     out = []
+    key = key or f"line:{inv.number}"  # a generated credit note repeats its invoice's lines (and their ids)
     for i, line in enumerate(invoice_lines(inv) if lines is None else lines):
         row = {
             "Description": line.description, "UnitAmount": f.money(line.unit_amount), "TaxType": line.tax_type,
             "TaxAmount": f.money(line.tax_amount), "LineAmount": f.money(line.line_amount),
             "AccountCode": line.account_code, "Tracking": [], "Quantity": f.qty(line.quantity),
-            "LineItemID": uid(seed, f"line:{inv.number}", i),
+            "LineItemID": uid(seed, key, i),
         }
         if line.item_code:
             row["ItemCode"] = line.item_code
@@ -112,8 +113,9 @@ def render_invoice(store: XeroStore, inv: XInvoice, with_lines: bool = True, dri
     f = Fmt(drift)
     iid = store.invoice_id(inv)
     kind = bad_kind(iid) if bad else -1
+    doc = inv.manual  # created through the API: it says what it is
     lines = invoice_lines(inv)
-    a = amounts_of(lines)
+    a = amounts_of(lines) if doc is None else doc.amounts
     total = a["Total"] + (Decimal("1.00") if kind == 0 else 0)
     live = inv.status not in ("VOIDED", "DELETED")
     paid = a["Total"] if inv.payment is not None and inv.payment.status != "DELETED" else Decimal("0.00")
@@ -121,7 +123,7 @@ def render_invoice(store: XeroStore, inv: XInvoice, with_lines: bool = True, dri
     if inv.payment is not None and inv.payment.status != "DELETED":
         p = inv.payment
         payments.append({"PaymentID": store.payment_id(p), **_date_fields("Date", p.date_ms)} | {
-            "Amount": f.money(a["Total"]), "Reference": f"Stripe ch_{inv.order.id:x}", "CurrencyRate": f.rate(),
+            "Amount": f.money(a["Total"]), "Reference": _payment_reference(inv), "CurrencyRate": f.rate(),
             "HasAccount": False, "HasValidationErrors": False})
         payments[0].pop("DateString")
     credit_notes = []
@@ -131,22 +133,23 @@ def render_invoice(store: XeroStore, inv: XInvoice, with_lines: bool = True, dri
                              "Total": f.money(a["Total"]), "AppliedAmount": f.money(Decimal(0)),
                              **_date_fields("Date", cn.created_ms)})
     contact = contact_ref(store, inv.contact)
+    due_ms = inv.created_ms + 7 * 86_400_000 if doc is None or doc.due_ms is None else doc.due_ms
     out = {
-        "Type": "ACCREC", "InvoiceID": iid, "InvoiceNumber": f"INV-{inv.number:05d}",
-        "Reference": str(inv.order.id), "Payments": payments, "CreditNotes": credit_notes, "Prepayments": [],
+        "Type": "ACCREC", "InvoiceID": iid, "InvoiceNumber": f"INV-{inv.number:05d}" if doc is None else doc.number,
+        "Reference": inv.reference, "Payments": payments, "CreditNotes": credit_notes, "Prepayments": [],
         "Overpayments": [], "AmountDue": f.money(a["Total"] - paid if live else Decimal(0)),
         "AmountPaid": f.money(paid), "AmountCredited": f.money(Decimal(0)), "CurrencyRate": f.rate(),
         "IsDiscounted": a["TotalDiscount"] > 0, "HasAttachments": False, "InvoiceAddresses": [],
         "HasErrors": False, "InvoicePaymentServices": [], "Contact": contact,
-        **_date_fields("Date", inv.created_ms), **_date_fields("DueDate", inv.created_ms + 7 * 86_400_000),
-        "Status": inv.status, "LineAmountTypes": "Exclusive",
+        **_date_fields("Date", inv.created_ms), **_date_fields("DueDate", due_ms),
+        "Status": inv.status, "LineAmountTypes": "Exclusive" if doc is None else doc.line_amount_types,
     }
     if with_lines:
         out["LineItems"] = _lines(inv, f, kind == 1, store.seed, lines)
     out.update({
         "SubTotal": f.money(a["SubTotal"]), "TotalTax": f.money(a["TotalTax"]), "Total": f.money(total),
         "TotalDiscount": f.money(a["TotalDiscount"]), "UpdatedDateUTC": net_date(inv.updated_ms),
-        "CurrencyCode": "AUD",
+        "CurrencyCode": "AUD" if doc is None else doc.currency,
     })
     if inv.status == "PAID" and inv.payment is not None:
         out["FullyPaidOnDate"] = _date_fields("Date", inv.payment.date_ms)["Date"]
@@ -171,7 +174,7 @@ def render_payment(store: XeroStore, p: XPayment, drift: str | None = None) -> d
     out.pop("DateString")
     if p.invoice is not None:
         inv = p.invoice
-        out["Reference"] = f"Stripe ch_{inv.order.id:x}"
+        out["Reference"] = _payment_reference(inv)
         out["Invoice"] = {"Type": "ACCREC", "InvoiceID": store.invoice_id(inv),
                           "InvoiceNumber": f"INV-{inv.number:05d}", "Payments": [], "CreditNotes": [],
                           "Prepayments": [], "Overpayments": [], "IsDiscounted": False, "HasErrors": False,
@@ -179,7 +182,7 @@ def render_payment(store: XeroStore, p: XPayment, drift: str | None = None) -> d
                           "LineItems": [], "CurrencyCode": "AUD"}
     else:
         cn = p.credit_note
-        out["Reference"] = f"Refund {cn.invoice.order.id}"
+        out["Reference"] = f"Refund {cn.reference}"
         out["CreditNote"] = {"CreditNoteID": store.credit_note_id(cn), "CreditNoteNumber": f"CN-{cn.number:05d}",
                              "Payments": [], "Allocations": [], "HasErrors": False,
                              "Contact": contact_ref(store, cn.invoice.contact), "LineItems": [],
@@ -191,27 +194,40 @@ def render_payment(store: XeroStore, p: XPayment, drift: str | None = None) -> d
     return out
 
 
+def _payment_reference(inv: XInvoice) -> str:
+    order = inv.order
+    return f"Stripe ch_{order.id:x}" if order is not None else inv.reference
+
+
 def render_credit_note(store: XeroStore, cn: XCreditNote, drift: str | None = None) -> dict:
     f = Fmt(drift)
+    doc = cn.manual  # created through the API: its own lines, not its invoice's
     inv = cn.invoice
-    lines = invoice_lines(inv)
-    a = amounts_of(lines)
-    contact = contact_ref(store, inv.contact)
+    lines = invoice_lines(inv) if doc is None else doc.lines
+    a = amounts_of(lines) if doc is None else doc.amounts
+    contact = contact_ref(store, cn.contact)
     payments = []
     if cn.payment is not None:
         payments.append({"PaymentID": store.payment_id(cn.payment), "Date": net_date(melbourne_date_ms(
             cn.payment.date_ms)[0]), "Amount": f.money(a["Total"]), "CurrencyRate": f.rate(),
             "HasAccount": False, "HasValidationErrors": False})
+    remaining = a["Total"] if doc is not None and cn.status in ("AUTHORISED", "SUBMITTED") else Decimal(0)
     out = {
-        "CreditNoteID": store.credit_note_id(cn), "CreditNoteNumber": f"CN-{cn.number:05d}", "Type": "ACCRECCREDIT",
-        "Reference": str(inv.order.id), "Payments": payments, "Allocations": [],
-        "RemainingCredit": f.money(Decimal(0)), "HasAttachments": False, "HasErrors": False, "Contact": contact,
-        **_date_fields("Date", cn.created_ms), "Status": cn.status, "LineAmountTypes": "Exclusive",
-        "LineItems": _lines(inv, f, False, store.seed, lines),
+        "CreditNoteID": store.credit_note_id(cn),
+        "CreditNoteNumber": f"CN-{cn.number:05d}" if doc is None else doc.number, "Type": "ACCRECCREDIT",
+        "Reference": cn.reference, "Payments": payments, "Allocations": [],
+        "RemainingCredit": f.money(remaining), "HasAttachments": False, "HasErrors": False, "Contact": contact,
+        **_date_fields("Date", cn.created_ms), "Status": cn.status,
+        "LineAmountTypes": "Exclusive" if doc is None else doc.line_amount_types,
+        "LineItems": _lines(inv, f, False, store.seed, lines, key=None if doc is None else f"cnline:{cn.number}"),
         "SubTotal": f.money(a["SubTotal"]), "TotalTax": f.money(a["TotalTax"]), "Total": f.money(a["Total"]),
-        "UpdatedDateUTC": net_date(cn.updated_ms), "CurrencyCode": "AUD", "CurrencyRate": f.rate(),
-        "FullyPaidOnDate": net_date(melbourne_date_ms(cn.created_ms)[0]),
+        "UpdatedDateUTC": net_date(cn.updated_ms), "CurrencyCode": "AUD" if doc is None else doc.currency,
+        "CurrencyRate": f.rate(),
     }
+    if doc is None:  # refunded in cash the day it was raised
+        out["FullyPaidOnDate"] = net_date(melbourne_date_ms(cn.created_ms)[0])
+    else:
+        out["DueDate"] = net_date(doc.due_ms)
     if drift == "new_field":
         out["BrandingThemeID"] = None
     elif drift == "object_to_list":

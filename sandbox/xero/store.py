@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 from sandbox import draws
 from sandbox.catalog import CATALOG, CatalogItem
-from sandbox.columns import NO_TIME, View, code_column, int_column, utc_text, zone_offset
+from sandbox.columns import NO_TIME, IdIndex, View, code_column, int_column, utc_text, zone_offset
 from sandbox.people import Address, name_variant
 from sandbox.woocommerce.store import ORDER_STATUSES, shipping_for
 
@@ -286,9 +286,24 @@ class XContact:
     updated_ms: int
 
 
-INVOICE_STATUSES = ("DRAFT", "AUTHORISED", "PAID", "VOIDED", "DELETED")
+INVOICE_STATUSES = ("DRAFT", "AUTHORISED", "PAID", "VOIDED", "DELETED", "SUBMITTED")  # SUBMITTED: API only
 PAYMENT_STATUSES = ("AUTHORISED", "DELETED")
-CREDIT_NOTE_STATUSES = ("PAID",)
+CREDIT_NOTE_STATUSES = ("PAID", "DRAFT", "SUBMITTED", "AUTHORISED", "VOIDED", "DELETED")
+MANUAL = 0xFFFFFFFF  # the order row (invoices) of a document created through the API (sandbox/xero/writes.py)
+
+
+@dataclass(slots=True)
+class ManualDoc:
+    """What an invoice or credit note created through the API says (it has no web order to work it out from)."""
+
+    number: str  # InvoiceNumber / CreditNoteNumber
+    reference: str
+    contact: int  # contact idx
+    lines: list  # list[Line]
+    line_amount_types: str  # Exclusive | Inclusive | NoTax
+    due_ms: int | None
+    currency: str
+    amounts: dict  # SubTotal, TotalTax, Total, TotalDiscount
 ADJUSTMENTS = tuple(Decimal(x) for x in ("0.50", "-0.30", "1.00", "-0.45", "0.25", "2.10"))
 _INV = {s: i for i, s in enumerate(INVOICE_STATUSES)}
 _DRAFT, _AUTHORISED, _PAID, _VOIDED, _DELETED = range(5)
@@ -308,9 +323,20 @@ class XInvoice(View):
         return self._i + 1
 
     @property
+    def manual(self) -> ManualDoc | None:
+        """What it says, when it was created through the API (None: made from a web order)."""
+        return self._s._manual_invoices.get(self._i) if self._s._i_order[self._i] == MANUAL else None
+
+    @property
     def order(self):
-        """The WooOrder it was made from (kept after WooCommerce deletes it)."""
-        return self._s.world.woocommerce.order_at(self._s._i_order[self._i])
+        """The WooOrder it was made from (kept after WooCommerce deletes it); None if created through the API."""
+        row = self._s._i_order[self._i]
+        return None if row == MANUAL else self._s.world.woocommerce.order_at(row)
+
+    @property
+    def reference(self) -> str:
+        doc = self.manual
+        return str(self.order.id) if doc is None else doc.reference
 
     @property
     def contact(self) -> XContact:
@@ -364,15 +390,31 @@ class XCreditNote(View):
 
     created_ms = int_column("_c_created")
     updated_ms = int_column("_c_updated")
-    status = code_column("_c_status", CREDIT_NOTE_STATUSES)  # PAID (refunded in cash)
+    status = code_column("_c_status", CREDIT_NOTE_STATUSES)  # PAID (refunded in cash); others via the API
 
     @property
     def number(self) -> int:
         return self._i + 1
 
     @property
-    def invoice(self) -> XInvoice:
-        return XInvoice(self._s, self._s._c_invoice[self._i] - 1)
+    def invoice(self) -> XInvoice | None:
+        """The invoice it credits in full; None for a credit note created through the API."""
+        n = self._s._c_invoice[self._i]
+        return XInvoice(self._s, n - 1) if n else None
+
+    @property
+    def manual(self) -> ManualDoc | None:
+        return self._s._manual_credit_notes.get(self._i) if not self._s._c_invoice[self._i] else None
+
+    @property
+    def contact(self) -> XContact:
+        doc = self.manual
+        return self.invoice.contact if doc is None else self._s.contact_list[doc.contact]
+
+    @property
+    def reference(self) -> str:
+        doc = self.manual
+        return self.invoice.reference if doc is None else doc.reference
 
     @property
     def payment(self) -> XPayment | None:
@@ -424,11 +466,11 @@ class InvoiceByOrder(Mapping):
         return row is not None and row < len(s._inv_of_row) and s._inv_of_row[row] != 0
 
     def __len__(self) -> int:
-        return len(self._s._i_order)
+        return len(self._s._i_order) - len(self._s._manual_invoices)
 
     def __iter__(self):
         ids, rows = self._s.world.woocommerce._o_id, self._s._i_order
-        return (ids[r] for r in rows)
+        return (ids[r] for r in rows if r != MANUAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -447,6 +489,8 @@ class Line:
 def invoice_lines(inv: XInvoice) -> list[Line]:
     """The invoice's lines: Xero's arithmetic (exclusive amounts, 10% GST per line)."""
     order = inv.order
+    if order is None:
+        return inv.manual.lines
     discount = Decimal("10") if order.coupon else None
     lines = []
     order_lines = order.lines
@@ -469,7 +513,8 @@ def invoice_lines(inv: XInvoice) -> list[Line]:
 
 
 def invoice_amounts(inv: XInvoice) -> dict[str, Decimal]:
-    return amounts_of(invoice_lines(inv))
+    doc = inv.manual
+    return amounts_of(invoice_lines(inv)) if doc is None else doc.amounts
 
 
 def amounts_of(lines: list[Line]) -> dict[str, Decimal]:
@@ -531,6 +576,13 @@ class XeroStore:
         self._c_status = array("B")
         self._c_payment = array("I")
         self._inv_of_row = array("I")  # WooCommerce order row -> invoice number (0: none), for synced rows
+        # documents created through the API (sandbox/xero/writes.py): slot -> what they say
+        self._manual_invoices: dict[int, ManualDoc] = {}
+        self._manual_credit_notes: dict[int, ManualDoc] = {}
+        self.idempotency: dict[str, tuple[str, int, str, int]] = {}  # key -> (fingerprint, status, body, at ms)
+        self._ids: dict[str, IdIndex] = {}  # GUID -> slot, for writes that name a record
+        self._names_by_key: dict[str, int] = {}  # see _name_index
+        self._names_indexed = 0
         self.invoices = Rows(self, XInvoice, "_i_order")  # by number - 1
         self.payments = Rows(self, XPayment, "_p_date")
         self.credit_notes = Rows(self, XCreditNote, "_c_invoice")
@@ -779,7 +831,7 @@ class XeroStore:
         are VOIDED/DELETED in Xero and have no order left to reconcile against."""
         woo = self.world.woocommerce
         ids, gone = woo._o_id, woo._o_deleted
-        return {ids[row] for row in self._i_order if gone[row]}
+        return {ids[row] for row in self._i_order if row != MANUAL and gone[row]}
 
     def invoice_for_order(self, order_id: int) -> XInvoice | None:
         return self.invoice_by_order.get(order_id)
@@ -787,6 +839,71 @@ class XeroStore:
     def invoice_total(self, order_id: int) -> Decimal | None:
         inv = self.invoice_by_order.get(order_id)
         return None if inv is None else invoice_amounts(inv)["Total"]
+
+    def invoices_for_reference(self, reference) -> list[XInvoice]:
+        """Every invoice whose Reference is `reference` (a web order number), generated or created
+        through the API, in number order."""
+        ref = str(reference)
+        out = []
+        inv = self.invoice_by_order.get(int(ref)) if ref.isdigit() else None
+        if inv is not None:
+            out.append(inv)
+        out += [XInvoice(self, row) for row, doc in self._manual_invoices.items() if doc.reference == ref]
+        return sorted(out, key=lambda i: i.number)
+
+    def credit_notes_for_reference(self, reference) -> list[XCreditNote]:
+        ref = str(reference)
+        return [cn for cn in self.credit_notes if cn.reference == ref]
+
+    def contact_named(self, name: str) -> XContact | None:
+        from sandbox.xero.writes import name_key
+
+        idx = self._name_index().get(name_key(name))
+        return None if idx is None else self.contact_list[idx]
+
+    def _name_index(self) -> dict[str, int]:
+        """Contact names (trimmed, case folded) -> idx: Xero contact names are unique."""
+        from sandbox.xero.writes import name_key
+
+        index = self._names_by_key
+        for c in self.contact_list[self._names_indexed:]:
+            index.setdefault(name_key(c.name), c.idx)
+        self._names_indexed = len(self.contact_list)
+        return index
+
+    def find_slot(self, kind: str, guid: str) -> int | None:
+        """The slot of the invoice ("invoice"), credit note ("creditnote") or contact ("contact") with this id."""
+        counts = {"invoice": len(self._i_order), "creditnote": len(self._c_invoice), "contact": len(self.contact_list)}
+        number = 0 if kind == "contact" else 1
+        index = self._ids.get(kind)
+        if index is None:
+            index = self._ids[kind] = IdIndex(lambda slot: uid(self.seed, kind, slot + number))
+        return index.find(guid.strip().lower(), counts[kind])
+
+    # -- writes through the API (sandbox/xero/writes.py; journalled by world.write) ---------------
+    def save_contacts(self, contacts: list) -> list[int]:
+        from sandbox.xero import writes
+
+        return writes.save_contacts(self, contacts)
+
+    def save_invoices(self, invoices: list) -> list[int]:
+        from sandbox.xero import writes
+
+        return writes.save_invoices(self, invoices)
+
+    def update_invoice(self, invoice_id: str, invoice: dict) -> int:
+        from sandbox.xero import writes
+
+        return writes.update_invoice(self, invoice_id, invoice)
+
+    def save_credit_notes(self, credit_notes: list) -> list[int]:
+        from sandbox.xero import writes
+
+        return writes.save_credit_notes(self, credit_notes)
+
+    def remember_response(self, key: str, fingerprint: str, status: int, body: str) -> None:
+        """Keep a write's answer under its Idempotency-Key (for 24 hours of the world's clock)."""
+        self.idempotency[key] = (fingerprint, status, body, ms(self.world.clock.now()))
 
     def contact_person(self) -> dict[str, int]:
         """ContactID -> the true person behind it."""

@@ -1,0 +1,1 @@
+"""The retailer's courier app (deliveries of web orders)."""
