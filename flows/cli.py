@@ -14,6 +14,8 @@ from seamline.runtime import configure
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="seamline", description="ELT for small omnichannel retailers.")
+    p.add_argument("--tenant", help="the shop to work on, as named in tenants.yml (default: $SEAMLINE_TENANT, "
+                                    "or the single-tenant default)")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="run the whole pipeline against the sandbox and print a summary")
     sb = sub.add_parser("sandbox", help="serve the simulated vendor APIs on loopback")
@@ -43,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database administration").add_subparsers(dest="db_command", required=True)
     gr = db.add_parser("grant", help="roles and privileges isolating this schema prefix (tenant)")
     gr.add_argument("--analyst-password-env", metavar="VAR", help="set the analyst role's password from $VAR")
+    gr.add_argument("--owner-password-env", metavar="VAR",
+                    help="let the tenant's owner role log in, with the password in $VAR (for a tenant DATABASE_URL)")
     sub.add_parser("doctor", help="check the database (Supabase) is ready and safe for Seamline")
     ob = sub.add_parser("outbound", help="write what the marts say should exist into Xero, Klaviyo, WooCommerce, Finale")
     ob.add_argument("jobs", nargs="*", help="outbound job names (default: all enabled)")
@@ -58,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
+        from seamline.tenants import activate
+
+        activate(args.tenant)
         return _dispatch(args)
     except SeamlineError as exc:
         print(f"seamline: {exc}", file=sys.stderr)
@@ -85,13 +92,14 @@ def _dispatch(args) -> int:
     if args.command == "doctor":
         from seamline.doctor import doctor
 
-        lines, code = doctor(get_database(check=False))  # the pooler is refused before connecting
+        lines, code = doctor(get_database(check=False, admin=True))  # the pooler is refused before connecting
         print("\n".join(lines))
         return code
     if args.command == "db":
         from seamline.grants import grant_tenant, password_from_env
 
-        print("\n".join(grant_tenant(get_database(), password_from_env(args.analyst_password_env))))
+        print("\n".join(grant_tenant(get_database(admin=True), password_from_env(args.analyst_password_env),
+                                      owner_password=password_from_env(args.owner_password_env))))
         return 0
     if args.command == "demo":
         from flows.demo import run_demo

@@ -64,7 +64,7 @@ def to_deployments(specs: list[dict]) -> list:
 
             kwargs["schedule"] = Cron(schedule["cron"], timezone=schedule.get("timezone", "UTC"))
         deployments.append(_flow(spec["entrypoint"]).to_deployment(
-            name=spec["name"], description=spec.get("description"), tags=spec.get("tags"),
+            name=settings.tenant_scoped(spec["name"]), description=spec.get("description"), tags=spec.get("tags"),
             parameters=spec.get("parameters") or {}, concurrency_limit=limit, **kwargs))
     return deployments
 
@@ -75,5 +75,5 @@ def ensure_concurrency_limits() -> None:
 
     with get_client(sync_client=True) as client:
         for source in available_sources():
-            client.upsert_global_concurrency_limit_by_name(f"source-{source}", 1)
-        client.upsert_global_concurrency_limit_by_name("dbt", 1)
+            client.upsert_global_concurrency_limit_by_name(settings.tenant_scoped(f"source-{source}"), 1)
+        client.upsert_global_concurrency_limit_by_name(settings.tenant_scoped("dbt"), 1)

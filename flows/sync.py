@@ -10,6 +10,7 @@ from flows.alerts import evaluate
 from flows.ladder import SyncFailed, on_ladder
 from flows.manual_queue import enqueue
 from ingest.sync import SourceResult, sync_source
+from seamline import settings
 from seamline.database import get_database
 
 
@@ -18,7 +19,7 @@ def sync_source_task(source: str, full_refresh: bool = False, trigger: str = "sc
                      run_id: str | None = None) -> SourceResult:
     # a global concurrency limit per source (created by `seamline serve`) keeps parallel runs
     # inside the vendor's rate limit; the dataset lock in ingest.sync guards writes regardless
-    with concurrency(f"source-{source}", occupy=1, strict=False):
+    with concurrency(settings.tenant_scoped(f"source-{source}"), occupy=1, strict=False):
         result = sync_source(source, full_refresh=full_refresh, trigger=trigger, run_id=run_id)
     if result.status == "failed":
         raise SyncFailed(result.message, transient=result.transient, needs=result.needs, result=result)

@@ -23,7 +23,7 @@ SOURCE_MODULES = {
 
 
 def available_sources() -> tuple[str, ...]:
-    return tuple(name for name in settings.SOURCES if name in SOURCE_MODULES)
+    return tuple(name for name in settings.enabled_sources() if name in SOURCE_MODULES)
 
 
 def pipelines_dir(db: Database) -> Path:
@@ -40,6 +40,30 @@ def dlt_defaults() -> None:
     # Arrow items (ingest/columnar.py) carry `_dlt_load_id` like dict items: staging models read it
     os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
     _keep_empty_strings_in_csv_loads()
+    _keep_the_tenant_role()
+
+
+def _keep_the_tenant_role() -> None:
+    """A tenant's sessions start as its role (`-crole=` in the connection options, seamline.database).
+    dlt resets every connection it opens with psycopg2's `reset()`, whose SET SESSION AUTHORIZATION
+    DEFAULT drops that role: set it again, or the tables would belong to the admin login."""
+    from dlt.destinations.impl.postgres.sql_client import Psycopg2SqlClient
+    from psycopg2 import sql
+
+    if getattr(Psycopg2SqlClient._reset_connection, "keeps_role", False):
+        return
+    reset = Psycopg2SqlClient._reset_connection
+
+    def reset_keeping_role(self) -> None:
+        reset(self)
+        options = str(self.credentials.get_query().get("options", ""))
+        role = next((part[len("-crole="):] for part in options.split() if part.startswith("-crole=")), None)
+        if role:
+            with self._conn.cursor() as cur:
+                cur.execute(sql.SQL("set role {}").format(sql.Identifier(role)))
+
+    reset_keeping_role.keeps_role = True
+    Psycopg2SqlClient._reset_connection = reset_keeping_role
 
 
 def _keep_empty_strings_in_csv_loads() -> None:

@@ -31,6 +31,8 @@ _PLACEHOLDER_PASSWORD = "seamline"
 class Database:
     url: str
     embedded: bool = False
+    # the tenant's role every session runs as (SET ROLE at connection start); None: the login itself
+    role: str | None = None
 
     @cached_property
     def _parts(self):
@@ -72,10 +74,17 @@ class Database:
     def describe(self) -> str:
         """Where the data lives, safe to print."""
         kind = "embedded PostgreSQL" if self.embedded else "PostgreSQL"
-        return f"{kind} at {self.host}:{self.port}/{self.dbname}"
+        return f"{kind} at {self.host}:{self.port}/{self.dbname}" + (f" as role {self.role}" if self.role else "")
+
+    @property
+    def _role_option(self) -> str:
+        # no space: libpq does not read '+' in a URL query as one
+        return f"-crole={self.role}" if self.role else ""
 
     def _url_with(self, scheme: str, password: str) -> str:
         query = {k: v for k, v in self._query.items() if k not in ("host", "port")}
+        if self.role:
+            query["options"] = f"{query.get('options', '')} {self._role_option}".strip()
         if self.host.startswith("/"):
             # a socket directory goes in the query; libpq prefers it over the nominal
             # `localhost`, which dlt and GX insist on seeing
@@ -102,18 +111,24 @@ class Database:
             "SEAMLINE_PG_PASSWORD": self.password,
             "SEAMLINE_PG_DBNAME": self.dbname,
             "SEAMLINE_PG_SSLMODE": self.sslmode or "prefer",
+            "SEAMLINE_PG_ROLE": self.role or "",
             "SEAMLINE_SCHEMA_PREFIX": settings.schema_prefix(),
         }
 
     def connect(self, timeout: int = 10):
         """A psycopg2 connection, or DatabaseUnavailable with one masked line saying why."""
         try:
-            return psycopg2.connect(self.url, connect_timeout=timeout, application_name="seamline")
+            extra = {"options": self._role_option} if self.role else {}
+            return psycopg2.connect(self.url, connect_timeout=timeout, application_name="seamline", **extra)
         except psycopg2.OperationalError as exc:
             reason = _first_line(str(exc))
+            hint = ""
+            if self.role and self.role in reason:
+                hint = (f"; the tenant's role {self.role} is missing or not granted to {self.user}: "
+                        "run `seamline --tenant <tenant> db grant` first")
             raise DatabaseUnavailable(
                 f"cannot connect to the database at {self.host}:{self.port} "
-                f"({self.masked_url}): {mask_text(reason, (self.password,))}"
+                f"({self.masked_url}): {mask_text(reason, (self.password,))}{hint}"
             ) from None
 
     @contextlib.contextmanager
@@ -139,18 +154,23 @@ def _first_line(text: str) -> str:
 _database: Database | None = None
 
 
-def get_database(check: bool = True) -> Database:
-    """The configured database; with check, prove it answers before anyone relies on it."""
+def get_database(check: bool = True, admin: bool = False) -> Database:
+    """The configured database; with check, prove it answers before anyone relies on it.
+
+    Under a tenant (seamline.tenants) sessions run as the tenant's role; `admin` is the login that
+    creates roles and grants (`db grant`, `doctor`): DATABASE_URL, as given before a tenant's own."""
     global _database
-    url = os.environ.get("DATABASE_URL", "").strip()
-    if _database is not None and (_database.embedded and not url or _database.url == url):
+    url = ((os.environ.get("SEAMLINE_ADMIN_DATABASE_URL") if admin else None)
+           or os.environ.get("DATABASE_URL", "")).strip()
+    role = None if admin else (os.environ.get("SEAMLINE_DB_ROLE") or None)
+    if _database is not None and _database.role == role and (_database.embedded and not url or _database.url == url):
         return _database
     if url:
         if not url.startswith(("postgres://", "postgresql://")):
             raise DatabaseUnavailable(f"DATABASE_URL must be a postgresql:// URL, got {mask_url(url)}")
-        db = Database(url.replace("postgres://", "postgresql://", 1))
+        db = Database(url.replace("postgres://", "postgresql://", 1), role=role)
     else:
-        db = Database(start_embedded(), embedded=True)
+        db = Database(start_embedded(), embedded=True, role=role)
     if check:
         db.connect().close()
     _database = db

@@ -43,13 +43,13 @@ def analyst_role(tenant: str) -> str:
     return f"seamline_{tenant}_analyst"
 
 
-def password_from_env(var: str | None) -> str | None:
-    """The analyst's password from the named variable; named but unset is an error, never a guess."""
+def password_from_env(var: str | None, flag: str = "--analyst-password-env") -> str | None:
+    """A role's password from the named variable; named but unset is an error, never a guess."""
     if not var:
         return None
     value = os.environ.get(var, "")
     if not value:
-        raise SeamlineError(f"--analyst-password-env: the environment variable {var} is not set")
+        raise SeamlineError(f"{flag}: the environment variable {var} is not set")
     return value
 
 
@@ -67,25 +67,31 @@ def scram_verifier(password: str, iterations: int = 4096) -> str:
     return f"SCRAM-SHA-256${iterations}:{b64[0]}${b64[1]}:{b64[2]}"
 
 
-def grant_tenant(db: Database, analyst_password: str | None = None) -> list[str]:
-    """Apply the current prefix's roles and privileges; one line per role and schema, no password."""
+def grant_tenant(db: Database, analyst_password: str | None = None, owner_password: str | None = None) -> list[str]:
+    """Apply the current prefix's roles and privileges; one line per role and schema, no password.
+
+    Loads and dbt then run as the owner role: as a session role of the admin login (the tenant's
+    default), or as a login of its own when `owner_password` is given (a tenant DATABASE_URL)."""
     tenant = tenant_name()
     owner, analyst = owner_role(tenant), analyst_role(tenant)
     marts = settings.schema("marts")
     conn = db.connect()
     try:
         with conn, conn.cursor() as cur:  # one transaction: all of it or none of it
-            lines = [_ensure_role(cur, owner, login=False), _ensure_role(cur, analyst, login=True)]
-            if analyst_password is not None:
-                cur.execute(sql.SQL("alter role {} password %s").format(sql.Identifier(analyst)),
-                            (scram_verifier(analyst_password),))
-                lines[-1] += ", password set"
+            lines = [_ensure_role(cur, owner, login=True if owner_password is not None else None),
+                     _ensure_role(cur, analyst, login=True)]
+            for role, password in ((owner, owner_password), (analyst, analyst_password)):
+                if password is not None:
+                    cur.execute(sql.SQL("alter role {} password %s").format(sql.Identifier(role)),
+                                (scram_verifier(password),))
+                    lines[0 if role == owner else 1] += ", password set"
             cur.execute("select current_user")
             me = cur.fetchone()[0]
             # the connecting role (dbt, dlt) must stay able to create and alter in the owner's schemas
             cur.execute("select pg_has_role(current_user, %s, 'member')", (owner,))
             if not cur.fetchone()[0]:
                 cur.execute(sql.SQL("grant {} to current_user").format(sql.Identifier(owner)))
+            lines.extend(_own_schemas(cur, owner))
             api_roles = _existing(cur, API_ROLES)
             cur.execute("select nspname from pg_namespace where nspname = any(%s)", (settings.all_schemas(),))
             schemas = sorted(row[0] for row in cur.fetchall())
@@ -112,10 +118,13 @@ def _existing(cur, roles) -> list[str]:
     return [role for role in roles if role in found]
 
 
-def _ensure_role(cur, role: str, login: bool) -> str:
+def _ensure_role(cur, role: str, login: bool | None) -> str:
+    """Create the role or set its login; `login=None` keeps an existing role's (new ones: nologin)."""
     cur.execute("select rolcanlogin from pg_roles where rolname = %s", (role,))
     row = cur.fetchone()
-    kind = "login, read-only" if login else "nologin, owner"
+    if login is None:
+        login = bool(row and row[0])
+    kind = ("login, " if login else "nologin, ") + ("read-only" if role.endswith("_analyst") else "owner")
     if row is None:
         cur.execute(sql.SQL("create role {} " + ("login" if login else "nologin")).format(sql.Identifier(role)))
         return f"role {role}: created ({kind})"
@@ -123,6 +132,24 @@ def _ensure_role(cur, role: str, login: bool) -> str:
         cur.execute(sql.SQL("alter role {} " + ("login" if login else "nologin")).format(sql.Identifier(role)))
         return f"role {role}: exists, set {kind}"
     return f"role {role}: exists ({kind})"
+
+
+def _own_schemas(cur, owner: str) -> list[str]:
+    """The tenant's schemas exist before its first load, owned by its role: no other tenant can take
+    their names, and the role needs no more than CREATE on the database, which dlt's and dbt's
+    `create schema if not exists` asks for even when the schema is there."""
+    o = sql.Identifier(owner)
+    cur.execute(sql.SQL("grant create on database {} to {}").format(
+        sql.Identifier(cur.connection.info.dbname), o))
+    wanted = [name for source in settings.enabled_sources()
+              for name in (settings.raw_schema(source), f"{settings.raw_schema(source)}_staging")]
+    wanted += [settings.schema(settings.OPS), *(settings.schema(name) for name in settings.DBT_SCHEMAS)]
+    cur.execute("select nspname from pg_namespace where nspname = any(%s)", (wanted,))
+    present = {row[0] for row in cur.fetchall()}
+    missing = [name for name in wanted if name not in present]
+    for name in missing:
+        cur.execute(sql.SQL("create schema {} authorization {}").format(sql.Identifier(name), o))
+    return [f"schemas created for {owner}: {', '.join(missing)}"] if missing else []
 
 
 def _lock_down(cur, schema: str, owner: str, me: str, api_roles: list[str]) -> str:

@@ -19,6 +19,22 @@ def home() -> Path:
     return path
 
 
+def tenant() -> str | None:
+    """The tenant this process serves (seamline.tenants.activate), or None for the single-tenant default."""
+    return os.environ.get("SEAMLINE_ACTIVE_TENANT") or None
+
+
+def enabled_sources() -> tuple[str, ...]:
+    """The sources this tenant uses (SEAMLINE_SOURCES, set from tenants.yml); all by default."""
+    wanted = [s.strip() for s in os.environ.get("SEAMLINE_SOURCES", "").split(",") if s.strip()]
+    return tuple(s for s in SOURCES if s in wanted) if wanted else SOURCES
+
+
+def tenant_scoped(name: str) -> str:
+    """A name shared in Prefect (deployments, concurrency limits), kept apart per tenant."""
+    return f"{name}@{tenant()}" if tenant() else name
+
+
 def schema_prefix() -> str:
     """A tenant prefix for every schema (empty for the single-tenant default)."""
     return os.environ.get("SEAMLINE_SCHEMA_PREFIX", "")
@@ -34,6 +50,11 @@ def gx_project_dir() -> Path:
     since the generated suites name the prefixed schemas."""
     prefix = schema_prefix()
     return GX_PROJECT_DIR if not prefix else GX_PROJECT_DIR / "tenants" / prefix.strip("_")
+
+
+def seeds_dir() -> Path:
+    """The mapping seeds dbt loads: dbt_project/seeds, or a tenant's copy with its overrides."""
+    return DBT_PROJECT_DIR / os.environ.get("SEAMLINE_SEED_PATH", "seeds")
 
 
 def raw_schema(source: str) -> str:

@@ -9,7 +9,9 @@ import tempfile
 import warnings
 from pathlib import Path
 
+import psycopg2
 import pytest
+from psycopg2 import errors, sql
 
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="seamline-test-"))
 # Isolate every test run from the developer's .seamline/ before any project module reads it.
@@ -53,6 +55,35 @@ def scalar(db, sql: str, *params):
     with db.cursor() as cur:
         cur.execute(sql, params or None)  # no params: a literal % must not read as a placeholder
         return cur.fetchone()[0]
+
+
+# -- roles: the tests log in as the roles `seamline db grant` makes, and as Supabase's ---------------
+def ensure_role(db, role: str, options: str = "nologin") -> None:
+    """A role as Supabase has it; the session's database outlives one module, so create once."""
+    if not scalar(db, "select count(*) from pg_roles where rolname = %s", role):
+        with db.cursor() as cur:
+            cur.execute(sql.SQL("create role {} " + options).format(sql.Identifier(role)))
+
+
+@contextlib.contextmanager
+def connect_as(db, role: str, password: str | None = None):
+    """A real login as the role (autocommit: one refused query must not abort the next)."""
+    conn = psycopg2.connect(host=db.host, port=db.port, dbname=db.dbname, user=role, password=password)
+    conn.autocommit = True
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def can_read(conn, relation: str) -> bool:
+    with conn.cursor() as cur:
+        try:
+            cur.execute(f"select count(*) from {relation}")
+            cur.fetchone()
+            return True
+        except errors.InsufficientPrivilege:
+            return False
 
 
 @contextlib.contextmanager

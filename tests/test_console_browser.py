@@ -243,13 +243,14 @@ def test_a_newer_source_value_reopens_the_decision(console, page, database):
 
 
 def test_the_mappings_page_shows_each_seed_and_what_is_unmapped(console, page, database):
-    from flows.dashboard.mappings import SEEDS_DIR, seed_names
+    from flows.dashboard.mappings import seed_names
+    from seamline import settings
 
     base = console["url"]
     page.goto(f"{base}/mappings")
     assert page.locator("#unmapped-empty").count() == 1
     for name in seed_names():
-        lines = (SEEDS_DIR / f"{name}.csv").read_text().strip().splitlines()
+        lines = (settings.seeds_dir() / f"{name}.csv").read_text().strip().splitlines()
         assert page.locator(f"#seed-{name}").get_attribute("data-rows") == str(len(lines) - 1), name
     # a status no seed knows arrives: it shows at once (the model is a view over staging)
     order_id = scalar(database, f"select min(id) from {PREFIX}raw_woocommerce.orders")

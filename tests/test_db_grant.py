@@ -10,8 +10,8 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from conftest import scalar, serve_world
-from psycopg2 import errors, sql
+from conftest import can_read, connect_as, ensure_role, scalar, serve_world
+from psycopg2 import sql
 
 from flows.cli import main
 from sandbox.world import World
@@ -25,13 +25,6 @@ TIMINGS: dict[str, float] = {}
 def like(prefix: str) -> str:
     """A LIKE pattern for the schemas of a prefix (its underscores are literal)."""
     return prefix.replace("_", r"\_") + "%"
-
-
-def ensure_role(db, role: str, options: str = "nologin") -> None:
-    """A role as Supabase has it; the session's database outlives one module, so create once."""
-    if not scalar(db, "select count(*) from pg_roles where rolname = %s", role):
-        with db.cursor() as cur:
-            cur.execute(sql.SQL("create role {} " + options).format(sql.Identifier(role)))
 
 
 def supabase_defaults(db, prefix: str) -> None:
@@ -148,27 +141,6 @@ def passwords_required(db):
     finally:
         hba.write_text(original)
         scalar(db, "select pg_reload_conf()")
-
-
-@contextlib.contextmanager
-def connect_as(db, role: str, password: str | None = None):
-    """A real login as the role (autocommit: one refused query must not abort the next)."""
-    conn = psycopg2.connect(host=db.host, port=db.port, dbname=db.dbname, user=role, password=password)
-    conn.autocommit = True
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-def can_read(conn, relation: str) -> bool:
-    with conn.cursor() as cur:
-        try:
-            cur.execute(f"select count(*) from {relation}")
-            cur.fetchone()
-            return True
-        except errors.InsufficientPrivilege:
-            return False
 
 
 def test_each_analyst_reads_its_own_marts_only(granted, shops, database):

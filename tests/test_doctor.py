@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import scalar
-from psycopg2 import sql
+from conftest import ensure_role
 
 from flows.cli import main
 from seamline.database import Database
@@ -21,12 +20,6 @@ def by_name(checks) -> dict[str, str]:
 def as_role(db: Database, role: str) -> Database:
     """The same database, logged in as another role (the test server trusts local sockets)."""
     return Database(f"postgresql://{role}@/{db.dbname}?host={db.host}&port={db.port}")
-
-
-def ensure_role(db, role: str, options: str = "nologin") -> None:
-    if not scalar(db, "select count(*) from pg_roles where rolname = %s", role):
-        with db.cursor() as cur:
-            cur.execute(sql.SQL("create role {} " + options).format(sql.Identifier(role)))
 
 
 def test_the_transaction_pooler_is_refused_before_connecting(monkeypatch, capsys):

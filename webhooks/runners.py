@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from seamline import settings
 from seamline.database import Database
 from seamline.masking import mask_text
 
@@ -66,7 +67,7 @@ class PrefectRunner:
         return Outcome(False, str(run.id), mask_text(f"flow run {run.name} ended {what}: {state and state.message}"))
 
     def sync(self, source: str, key: str) -> Outcome:
-        return self._run(f"sync/sync-{source}", {"source": source, "trigger": "webhook", "use_ladder": False}, key)
+        return self._run("sync/" + settings.tenant_scoped(f"sync-{source}"), {"source": source, "trigger": "webhook", "use_ladder": False}, key)
 
     def transform(self, key: str) -> Outcome:
         return self._run("transform/transform", {}, key)

@@ -6,11 +6,9 @@ from __future__ import annotations
 from seamline import settings
 from seamline.database import Database
 
-SEEDS_DIR = settings.DBT_PROJECT_DIR / "seeds"
-
 
 def seed_names() -> list[str]:
-    return sorted(path.stem for path in SEEDS_DIR.glob("*.csv"))
+    return sorted(path.stem for path in settings.seeds_dir().glob("*.csv"))
 
 
 def seeds(db: Database) -> list[dict]:
@@ -25,7 +23,7 @@ def seeds(db: Database) -> list[dict]:
                 cur.execute(f'select * from "{schema}"."{name}" order by 1, 2')
                 columns = [d.name for d in cur.description]
                 rows = cur.fetchall()
-            out.append({"name": name, "file": f"dbt_project/seeds/{name}.csv", "columns": columns, "rows": rows})
+            out.append({"name": name, "file": str((settings.seeds_dir() / f"{name}.csv").relative_to(settings.PROJECT_ROOT)), "columns": columns, "rows": rows})
     return out
 
 
