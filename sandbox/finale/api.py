@@ -37,6 +37,7 @@ import math
 import time
 from datetime import datetime, timedelta, timezone
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
@@ -52,6 +53,7 @@ from sandbox.finale.render import (
     render_shipment,
 )
 from sandbox.finale.store import ACCOUNT
+from sandbox.finale.writes import FinaleRefused
 from sandbox.http import basic_auth, json_response
 
 API_KEY = "fin_key_seamline_sandbox_3c9a"
@@ -127,7 +129,9 @@ class FinaleAPI:
         return self.world.finale
 
     def routes(self) -> list[Route]:
-        routes = [Route("/auth", self.auth, methods=["POST"])]
+        routes = [Route("/auth", self.auth, methods=["POST"]),
+                  Route("/order", self.create_order, methods=["POST"]),
+                  Route("/order/", self.create_order, methods=["POST"])]
         for kind in COLLECTIONS:
             routes.append(Route(f"/{kind}", self._collection(kind)))
             routes.append(Route(f"/{kind}/", self._collection(kind)))
@@ -181,6 +185,28 @@ class FinaleAPI:
                    "X-RateLimit-Remaining": str(max(0, per_minute - self._minute.count)),
                    "X-RateLimit-Reset": str(self._minute.reset)}
         return None, headers
+
+    # -- writes (sandbox/finale/writes.py) ----------------------------------------------------
+    async def create_order(self, request: Request):
+        """POST /order: 200 with the stored order, or 200 with an error body (errorCode, errorMessage)."""
+        refusal, headers = self._gate(request, collection=False)
+        if refusal is not None:
+            return refusal
+        raw = await request.body()
+        try:
+            order = json.loads(raw or b"null")
+        except ValueError:
+            return _text("Unable to parse the request body as JSON", 400, headers)
+
+        def save():
+            with self.world.lock:
+                try:
+                    oid = self.world.write("finale", "create_order", order=order)
+                except FinaleRefused as exc:
+                    return json_response(exc.body, headers=headers)
+                return json_response(render_order(self.store, self.store.orders[oid]), headers=headers)
+
+        return await run_in_threadpool(save)
 
     # -- data ----------------------------------------------------------------------------
     def _records(self, kind: str) -> list:

@@ -95,7 +95,8 @@ def render_order(store: FinaleStore, o: FinOrder) -> dict:
         "shipDate": None if purchase else date(o.due_date),
         "originFacilityUrl": None if purchase else url("facility", o.facility_id),
         "destinationFacilityUrl": url("facility", o.facility_id) if purchase else None,
-        "orderRoleList": [{"roleTypeId": "SUPPLIER" if purchase else "CUSTOMER", "partyId": o.party_id}],
+        "orderRoleList": [{"roleTypeId": "SUPPLIER" if purchase else "CUSTOMER", "partyId": o.party_id}]
+        if o.party_id else [],  # an order created through the API may name no party
         "orderItemList": [{"productId": i.sku, "productUrl": product_url(store, i.sku), "quantity": num(i.quantity),
                            "unitPrice": num(i.unit_price)} for i in o.items],
         "shipmentUrlList": [url("shipment", s) for s in o.shipment_ids],

@@ -163,6 +163,7 @@ class FinaleStore:
         self.shipments: dict[str, FinShipment] = {}
         self.stock: dict[tuple[str, str, str], FinStock] = {}  # (sku, facilityId, lotId) -> on hand
         self._next_order = 10000
+        self.api_orders: list[str] = []  # orderIds created through the API (sandbox/finale/writes.py), in order
         self._next_shipment = 50000
         # bad_data fault targets (rendered wrong only while the fault is on)
         self.bad_data: dict[str, set] = {"partygroups_missing_email": set(), "inventoryitems_negative": set()}
@@ -220,6 +221,8 @@ class FinaleStore:
 
     def _new_order_id(self) -> str:
         self._next_order += self.rng.randint(1, 3)
+        while str(self._next_order) in self.orders:  # an id a client gave an order through the API
+            self._next_order += 1
         return str(self._next_order)
 
     def _new_shipment_id(self) -> str:
@@ -446,7 +449,20 @@ class FinaleStore:
         return [self._purchase(supplier, fid, when, skus, "ORDER_LOCKED")
                 for (supplier, fid), skus in sorted(wanted.items())]
 
+    # -- writes through the API (sandbox/finale/writes.py; journalled by world.write) -------
+    def create_order(self, order: dict) -> str:
+        from sandbox.finale import writes
+
+        return writes.create_order(self, order)
+
     # -- ground truth (never served) -----------------------------------------------------
+    def sales_order(self, order_id: str) -> FinOrder | None:
+        """An order by orderId (those created through the API included)."""
+        return self.orders.get(str(order_id))
+
+    def orders_created_through_api(self) -> list[FinOrder]:
+        return [self.orders[oid] for oid in self.api_orders]
+
     def stock_on_hand_by_id(self) -> dict[tuple[str, str], Decimal]:
         """(productId, facilityId) -> quantity on hand in Finale units, summed over lots."""
         out: dict[tuple[str, str], Decimal] = {}

@@ -14,14 +14,17 @@ from array import array
 from bisect import bisect_left, bisect_right
 from datetime import datetime, timezone
 
+import orjson
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.routing import Route
 
 from sandbox.columns import NO_TIME
 from sandbox.http import basic_auth, int_param, json_response, url_with
 from sandbox.woocommerce.faults import HostRateLimit, apply_bad_data, apply_drift
-from sandbox.woocommerce.render import STORE_TZ, render_customer, render_order, render_product
+from sandbox.woocommerce.render import STORE_TZ, render_customer, render_note, render_order, render_product
 from sandbox.woocommerce.store import ORDER_STATUSES as STORED_STATUSES
+from sandbox.woocommerce.writes import WooInvalid
 
 CONSUMER_KEY = "ck_seamline_sandbox_0f3a9c"
 CONSUMER_SECRET = "cs_seamline_sandbox_7d21e4b8"
@@ -34,11 +37,13 @@ def _error(code: str, message: str, status: int, **data):
     return json_response({"code": code, "message": message, "data": {"status": status, **data}}, status)
 
 
-def _authorised(request: Request):
+def _authorised(request: Request, editing: bool = False):
     creds = basic_auth(request)
     if creds is None and "consumer_key" in request.query_params:
         creds = (request.query_params["consumer_key"], request.query_params.get("consumer_secret", ""))
     if creds is None:
+        if editing:
+            return _error("woocommerce_rest_cannot_edit", "Sorry, you are not allowed to edit this resource.", 401)
         return _error("woocommerce_rest_cannot_view", "Sorry, you cannot list resources.", 401)
     if creds != (CONSUMER_KEY, CONSUMER_SECRET):
         return _error("woocommerce_rest_authentication_error",
@@ -90,7 +95,88 @@ class WooCommerceAPI:
             Route("/orders/{id:int}", self.get_order),
             Route("/customers", self.list_customers),
             Route("/products", self.list_products),
+            Route("/orders/{id:int}", self.write_order, methods=["PUT", "POST", "PATCH"]),
+            Route("/orders/{id:int}/notes", self.list_notes, methods=["GET"]),
+            Route("/orders/{id:int}/notes", self.add_note, methods=["POST"]),
+            Route("/products/batch", self.batch_products, methods=["POST", "PUT", "PATCH"]),
+            Route("/products/{id:int}", self.get_product, methods=["GET"]),
+            Route("/products/{id:int}", self.write_product, methods=["PUT", "POST", "PATCH"]),
         ]
+
+    # -- writes (sandbox/woocommerce/writes.py) ------------------------------------
+    async def _write(self, request: Request, op: str, render, status: int = 200, *, args):
+        """Auth and the host's limits as for a read, then `world.write(op)` with the JSON body."""
+        if (denied := _authorised(request, editing=True)) is not None:
+            return denied
+        if self._limit is not None and (limited := self._limit.check()) is not None:
+            return limited
+        raw = await request.body()
+        try:
+            body = orjson.loads(raw) if raw.strip() else {}
+        except orjson.JSONDecodeError:
+            return _error("rest_invalid_json", "Invalid JSON body passed.", 400)
+
+        try:
+            fields = args(body)
+        except TypeError:  # a body that is not an object
+            return _error("rest_invalid_json", "Invalid JSON body passed.", 400)
+
+        def apply():
+            with self.world.lock:
+                try:
+                    result = self.world.write("woocommerce", op, **fields)
+                except WooInvalid as exc:
+                    return json_response(exc.body(), exc.status)
+                return json_response(render(result), status)
+
+        return await run_in_threadpool(apply)
+
+    async def write_order(self, request: Request):
+        oid = request.path_params["id"]
+        return await self._write(request, "update_order", lambda row: self._render_order(self.store.order_at(row)),
+                                 args=lambda body: {"order_id": oid, "changes": body})
+
+    async def add_note(self, request: Request):
+        oid = request.path_params["id"]
+
+        def args(body):
+            if not isinstance(body, dict):
+                raise TypeError("not an object")
+            return {"order_id": oid, "note": body.get("note"), "customer_note": body.get("customer_note", False),
+                    "added_by_user": body.get("added_by_user", False)}
+
+        return await self._write(request, "add_order_note", render_note, 201, args=args)
+
+    async def list_notes(self, request: Request):
+        if (denied := _authorised(request)) is not None:
+            return denied
+        with self.world.lock:
+            oid = request.path_params["id"]
+            if oid not in self.store.orders:
+                return _error("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 404)
+            return json_response([render_note(n) for n in reversed(self.store.order_notes(oid))])
+
+    async def write_product(self, request: Request):
+        pid = request.path_params["id"]
+        return await self._write(request, "update_product", lambda p: render_product(self.store.products[p]),
+                                 args=lambda body: {"product_id": pid, "changes": body})
+
+    async def get_product(self, request: Request):
+        if (denied := _authorised(request)) is not None:
+            return denied
+        with self.world.lock:
+            product = self.store.products.get(request.path_params["id"])
+            if product is None:
+                return _error("woocommerce_rest_product_invalid_id", "Invalid ID.", 404)
+            return json_response(render_product(product))
+
+    async def batch_products(self, request: Request):
+        def render(result):
+            products = self.store.products
+            return {kind: [item if isinstance(item, dict) else render_product(products[item]) for item in items]
+                    for kind, items in result.items()}
+
+        return await self._write(request, "batch_products", render, args=lambda body: {"batch": body})
 
     # -- listing -------------------------------------------------------------
     def _page(self, request: Request, key: tuple, build, render):

@@ -106,6 +106,12 @@ def render_order(o: WooOrder) -> dict:
     }
 
 
+def render_note(n: dict) -> dict:
+    created, created_gmt = _both(n["created"])
+    return {"id": n["id"], "author": "admin" if n["added_by_user"] else "WooCommerce", "date_created": created,
+            "date_created_gmt": created_gmt, "note": n["note"], "customer_note": n["customer_note"]}
+
+
 def render_customer(c: WooCustomer, paying: bool) -> dict:
     return {
         "id": c.id, "date_created": local(c.created), "date_created_gmt": gmt(c.created),
@@ -130,7 +136,8 @@ def render_product(p: WooProduct) -> dict:
         "price": money(p.price), "regular_price": money(p.price), "sale_price": "", "on_sale": False,
         "purchasable": True, "total_sales": p.total_sales, "virtual": False, "downloadable": False,
         "tax_status": "taxable" if item.gst else "none", "tax_class": "",
-        "manage_stock": True, "stock_quantity": p.stock, "stock_status": "instock" if p.stock > 0 else "outofstock",
+        "manage_stock": p.manage_stock, "stock_quantity": p.stock if p.manage_stock else None,
+        "stock_status": "instock" if p.stock > 0 or not p.manage_stock else "outofstock",
         "weight": str(item.unit_size) if item.unit == "kg" else "",
         "categories": [{"id": zlib.crc32(item.category.encode()) % 1000, "name": item.category,
                         "slug": item.category.lower()}],

@@ -66,6 +66,7 @@ class WooProduct:
     created: datetime
     modified: datetime
     total_sales: int = 0
+    manage_stock: bool = True
 
 
 @dataclass(slots=True)
@@ -275,6 +276,10 @@ class WooStore:
         self.orders = OrderMap(self)
         self.deleted_orders: set[int] = set()
         self.version = 0  # bumps on every change; the API caches its indexes per version
+        # writes through the API (sandbox/woocommerce/writes.py)
+        self.notes: dict[int, list[dict]] = {}  # order id -> its notes, oldest first
+        self._note_ids = 0
+        self.api_modified_rows: set[int] = set()  # rows changed through the API, for the Xero integration
         now = world.clock.now()
         start = now - timedelta(days=history_days)
         self._seed_products(start)
@@ -452,6 +457,33 @@ class WooStore:
             changed["orders_deleted"].add(ids[gone])
         self.version += 1
         return changed
+
+
+    # -- writes through the API (sandbox/woocommerce/writes.py; journalled by world.write) ----
+    def update_order(self, order_id: int, changes: dict) -> int:
+        from sandbox.woocommerce import writes
+
+        return writes.update_order(self, order_id, changes)
+
+    def add_order_note(self, order_id: int, note, customer_note=False, added_by_user=False) -> dict:
+        from sandbox.woocommerce import writes
+
+        return writes.add_order_note(self, order_id, note, customer_note, added_by_user)
+
+    def update_product(self, product_id: int, changes: dict) -> int:
+        from sandbox.woocommerce import writes
+
+        return writes.update_product(self, product_id, changes)
+
+    def batch_products(self, batch: dict) -> dict[str, list]:
+        from sandbox.woocommerce import writes
+
+        return writes.batch_products(self, batch)
+
+    # -- ground truth ----------------------------------------------------------------
+    def order_notes(self, order_id: int) -> list[dict]:
+        """The notes written on an order through the API (id, note, customer_note, added_by_user, created)."""
+        return list(self.notes.get(order_id, ()))
 
 
 def _weighted(rng: random.Random, choices) -> str:

@@ -773,8 +773,10 @@ class XeroStore:
             for row in fresh:
                 self._sync_new_order(row, lo, hi)
             t0s, t1s = int(t0.timestamp()), int(t1.timestamp())
+            # orders changed through the WooCommerce API were stamped at the start of this window
+            written, woo.api_modified_rows = woo.api_modified_rows, set()
             for row in range(old):
-                if gone[row] or not t0s < o_modified[row] <= t1s:
+                if gone[row] or not (t0s < o_modified[row] <= t1s or row in written):
                     continue
                 number = self._inv_of_row[row]
                 if not number:
