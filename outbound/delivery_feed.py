@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from ingest.http import HttpClient
@@ -102,7 +102,8 @@ def api_cursor(db: Database) -> datetime | None:
 def fetch_api(base_url: str, token: str, since: datetime | None) -> list[Update]:
     """Everything updated after `since` (inclusive: a repeat is ignored on landing)."""
     client = HttpClient("delivery", secrets=(token,))
-    params = {"updated_after": since.isoformat()} if since else {}
+    # the bound is exclusive and times are to the second: a second back, repeats ignored on landing
+    params = {"updated_after": (since - timedelta(seconds=1)).isoformat()} if since else {}
     body, _ = client.get_json(f"{base_url.rstrip('/')}/deliveries", resource="deliveries", params=params,
                               headers={"Authorization": f"Bearer {token}"}, validate=_envelope)
     updates = []

@@ -1,5 +1,6 @@
-"""Web orders -> Klaviyo "Placed Order" events; the order key is the event's unique_id, so Klaviyo
-keeps one event per order however often it is sent."""
+"""Web orders -> Klaviyo "Placed Order" events. The event's unique_id is the WooCommerce order id,
+the same `$event_id` Klaviyo's WooCommerce integration gives its own Placed Order events, so
+Klaviyo keeps one event per order however often, and by whichever integration, it is sent."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ class KlaviyoPlacedOrders(Job):
     order_by = "ordered_at, order_key"
 
     def summary(self, row: dict) -> dict:
-        return {"unique_id": row["order_key"], "metric": METRIC, "value": row["order_total"],
+        return {"unique_id": str(row["order_id"]), "metric": METRIC, "value": row["order_total"],
                 "currency": row["currency"]}
 
     def personal(self, row: dict) -> tuple:
@@ -31,11 +32,11 @@ class KlaviyoPlacedOrders(Job):
             "time": row["ordered_at"].isoformat(),
             "value": row["order_total"],
             "value_currency": row["currency"],
-            "unique_id": row["order_key"],
+            "unique_id": str(row["order_id"]),
             "metric": {"data": {"type": "metric", "attributes": {"name": METRIC}}},
             "profile": {"data": {"type": "profile", "attributes": {"email": row["customer_email"]}}},
         }
         status, _ = send_json(ctx.client("klaviyo"), "klaviyo", "POST", "events/",
                               {"data": {"type": "event", "attributes": attributes}}, resource="events",
                               headers={"Content-Type": JSONAPI})
-        return Sent(row["order_key"], status)  # 202 carries no body: the unique_id is the event's handle
+        return Sent(str(row["order_id"]), status)  # 202 carries no body: the unique_id is the event's handle

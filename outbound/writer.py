@@ -71,6 +71,8 @@ class JobResult:
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (local key, vendor message)
     sample: list[str] = field(default_factory=list)  # the first local keys of the plan
     message: str = ""
+    api_calls: int = 0
+    retries: int = 0  # calls repeated after a 429, a 5xx or a dropped connection
 
     def line(self) -> str:
         head = f"{self.job}: {self.planned} to write"
@@ -148,6 +150,11 @@ class Context:
             self._store = OutboundStore(self.db, self.run_id)
         return self._store
 
+    def counts(self) -> tuple[int, int]:
+        """(API calls, retries) of every client this run used."""
+        stats = [r for c in self._clients.values() for r in c.stats.resources.values()]
+        return sum(r.api_calls for r in stats), sum(r.retries for r in stats)
+
     def client(self, vendor: str):
         if vendor not in self._clients:
             from outbound import clients
@@ -189,6 +196,12 @@ def _mapped(ctx: Context, job: Job) -> dict:
 
 
 def run_job(ctx: Context, job: Job, *, dry_run: bool = False, only: set[str] | None = None) -> JobResult:
+    result = _run(ctx, job, dry_run, only)
+    result.api_calls, result.retries = ctx.counts()
+    return result
+
+
+def _run(ctx: Context, job: Job, dry_run: bool, only: set[str] | None) -> JobResult:
     todo, skipped = plan(ctx, job, only)
     result = JobResult(job.name, planned=len(todo), skipped=skipped, sample=[local for _, local, _ in todo[:PLAN_SAMPLE]])
     if dry_run:

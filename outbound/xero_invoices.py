@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from outbound.clients import send_json
 from outbound.keys import idempotency_key, mask_pii
@@ -48,13 +48,23 @@ def invoice_lines(row: dict) -> list[dict]:
         if line.get("sku"):
             item["ItemCode"] = line["sku"]
         if subtotal > 0 and total < subtotal:
-            item["DiscountRate"] = ((1 - total / subtotal) * 100).quantize(Decimal("0.01"))
+            item["DiscountRate"] = discount_rate(subtotal, total)
         out.append(item)
     shipping = _dec(row.get("shipping_total"))
     if shipping > 0:
         out.append({"Description": "Local delivery", "Quantity": Decimal(1), "UnitAmount": shipping,
                     "AccountCode": delivery_account(), "TaxType": "OUTPUT"})
     return out
+
+
+def discount_rate(subtotal: Decimal, total: Decimal) -> Decimal:
+    """The percentage Xero needs to arrive at the order's line total: a whole percent when one
+    reproduces it to the cent (coupons are), else the exact rate to two places."""
+    exact = (1 - total / subtotal) * 100
+    for rate in (exact.quantize(Decimal(1)), exact.quantize(Decimal("0.01"))):
+        if (subtotal * (1 - rate / 100)).quantize(Decimal("0.01"), ROUND_HALF_UP) == total:
+            return rate
+    return exact.quantize(Decimal("0.01"))
 
 
 def contact_local_key(row: dict) -> str:
@@ -97,17 +107,23 @@ class XeroInvoices(Job):
         known = ctx.store.remote_id(CONTACTS_JOB, local)
         if known:
             return known
-        key = idempotency_key(CONTACTS_JOB, local)
         first, last = row.get("first_name") or "", row.get("last_name") or ""
-        name = " ".join(part for part in (first, last) if part) or row.get("customer_email") or str(row["order_key"])
-        contact = {"Name": name, "FirstName": first, "LastName": last, "EmailAddress": row.get("customer_email") or ""}
-        try:
-            status, body = send_json(ctx.client("xero"), "xero", "POST", "Contacts", {"Contacts": [contact]},
-                                     resource="contacts", headers={"Idempotency-Key": key})
-        except Rejected as exc:
-            ctx.store.record_failed(CONTACTS_JOB, key, local, {"for": row["order_key"]}, exc.status, "rejected",
-                                    mask_pii(str(exc), self.personal(row)))
-            raise
+        email = row.get("customer_email") or ""
+        name = " ".join(part for part in (first, last) if part) or email or str(row["order_key"])
+        # Xero wants contact names unique: a namesake gets the email beside the name
+        for attempt, shown in enumerate((name, f"{name} ({email})" if email else f"{name} ({local})")):
+            key = idempotency_key(CONTACTS_JOB, local, str(attempt) if attempt else "")
+            contact = {"Name": shown, "FirstName": first, "LastName": last, "EmailAddress": email}
+            try:
+                status, body = send_json(ctx.client("xero"), "xero", "POST", "Contacts", {"Contacts": [contact]},
+                                         resource="contacts", headers={"Idempotency-Key": key})
+                break
+            except Rejected as exc:
+                message = mask_pii(str(exc), self.personal(row))
+                ctx.store.record_failed(CONTACTS_JOB, key, local, {"for": row["order_key"]}, exc.status, "rejected",
+                                        message)
+                if attempt or "already assigned" not in str(exc):
+                    raise Rejected(message, exc.status) from None
         contact_id = _first_id(body, "Contacts", "ContactID")
         if not contact_id:
             raise Rejected(f"xero: the contact for {row['order_key']} came back without a ContactID", status)

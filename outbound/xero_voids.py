@@ -7,8 +7,6 @@ last sync, the one ops.outbound_map recorded; without either the row waits for t
 
 from __future__ import annotations
 
-from datetime import date
-
 from outbound.clients import send_json
 from outbound.writer import Context, Job, Rejected, Sent
 from outbound.xero_invoices import XeroInvoices, _first_id, sales_account
@@ -50,8 +48,9 @@ class XeroVoids(Job):
             return Sent(_first_id(answer, "Invoices", "InvoiceID") or row["invoice_id"], status)
         contact_id = self._contact_of(ctx, row["invoice_id"])
         note = {
+            # no Date (Xero takes today): the body must be the same on a re-run for the key to replay it
             "Type": "ACCRECCREDIT", "Contact": {"ContactID": contact_id}, "Reference": str(row["order_number"]),
-            "Date": date.today().isoformat(), "CurrencyCode": row["currency"], "Status": "AUTHORISED",
+            "CurrencyCode": row["currency"], "Status": "AUTHORISED",
             "LineAmountTypes": "Inclusive",
             "LineItems": [{"Description": f"Refund of order {row['order_number']}", "Quantity": 1,
                            "UnitAmount": row["amount_to_credit"], "AccountCode": sales_account(),

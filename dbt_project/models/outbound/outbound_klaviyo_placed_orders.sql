@@ -1,8 +1,9 @@
 {{ config(enabled=source_enabled('klaviyo')) }}
 
 -- Web orders Klaviyo has no "Placed Order" event for (its OrderId property), as events to send:
--- the order key is the event's unique_id, so Klaviyo keeps one event per order however often
--- it is sent. Orders without an email cannot be attributed to a profile and are left out.
+-- the order id is the event's unique_id (as Klaviyo's WooCommerce integration sets it), so
+-- Klaviyo keeps one event per order however often it is sent. Orders without an email cannot be
+-- attributed to a profile and are left out.
 with
 
 orders as (

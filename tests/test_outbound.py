@@ -1,0 +1,267 @@
+"""Outbound sync end to end: the outbound_* marts against the sandbox's write endpoints (real
+sandbox over HTTP, real dlt syncs, real embedded Postgres, real dbt builds, Prefect for the flow),
+checked against the sandbox world's own records.
+
+The tests share one world and run in order: a dry run first (nothing may change), then a vendor
+validation error, a job killed between the vendor's answer and the map write, the re-run under
+Xero's minute limit, and the reconciliation after a Xero sync."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from datetime import datetime, timezone
+
+import pytest
+from conftest import scalar, serve_world
+
+from sandbox.world import World
+from seamline import settings
+
+PREFIX = "outbound_t_"
+START = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
+SOURCES = ("woocommerce", "klaviyo", "xero", "finale")
+
+
+def rows(db, sql: str, *params) -> list[tuple]:
+    with db.cursor() as cur:
+        cur.execute(sql, params or None)
+        return cur.fetchall()
+
+
+def marts() -> str:
+    return settings.schema("marts")
+
+
+def ops() -> str:
+    return settings.schema("ops")
+
+
+def world_counts(world) -> dict:
+    """What the vendors hold: the counts a write would change."""
+    return {
+        "xero_invoices": len(world.xero.invoices),
+        "xero_contacts": len(world.xero.contact_list),
+        "xero_credit_notes": len(world.xero.credit_notes),
+        "xero_statuses": Counter(inv.status for inv in world.xero.invoices),
+        "klaviyo_profiles": len(world.klaviyo.profiles_by_id),
+        "klaviyo_events": world.klaviyo.event_count,
+    }
+
+
+def invoices_per_order(world) -> Counter:
+    """How many Xero invoices (live or voided) carry each web order's number as Reference."""
+    return Counter(len(world.xero.invoices_for_reference(order.id)) for order in world.woocommerce.orders.values())
+
+
+@pytest.fixture(scope="module")
+def landed(database):
+    """A world of its own under its own schema prefix, synced and built; served for the module."""
+    from flows.dbt import run_dbt
+    from ingest.sync import sync_source
+    from seamline.ops import ensure_ops_schema
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SEAMLINE_SCHEMA_PREFIX", PREFIX)
+        mp.setenv("SEAMLINE_HTTP_BACKOFF_SECONDS", "0.05")
+        with database.cursor() as cur:
+            cur.execute("select nspname from pg_namespace where nspname like %s", (PREFIX + "%",))
+            for (schema,) in cur.fetchall():
+                cur.execute(f'drop schema "{schema}" cascade')
+        ensure_ops_schema(database)
+        world = World(seed=29, scale=250, start=START)
+        world.advance(12)
+        with serve_world(world) as server:
+            for name in SOURCES:
+                result = sync_source(name, full_refresh=True, db=database)
+                assert result.status == "success", (name, result.message)
+            build = run_dbt(database, "build", "--full-refresh")
+            assert build.success, build.failures
+            yield world, server
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(landed, database, capsys):
+    from outbound.cli import run_outbound
+
+    world, _ = landed
+    before = world_counts(world)
+    missing = scalar(database, f"select count(*) from {marts()}.outbound_xero_invoices")
+    assert missing > 0  # the world's bookkeeping integration left some web orders uninvoiced
+
+    assert run_outbound(database, [], dry_run=True) == 0
+    out = capsys.readouterr().out
+    assert f"xero_invoices: {missing} to write (dry run): woocommerce:" in out
+    assert "klaviyo_profiles:" in out and "@" not in out  # local keys only: no email in the plan
+    assert world_counts(world) == before
+    assert scalar(database, "select to_regclass(%s)", f"{ops()}.outbound_log") is None  # not even the table
+
+
+def test_a_validation_error_goes_to_the_manual_queue_with_xeros_message(landed, database, prefect_harness,
+                                                                        monkeypatch):
+    from flows.ladder import SyncFailed
+    from flows.manual_queue import get, open_items
+    from flows.outbound import outbound_flow
+
+    world, _ = landed
+    order_key, number = rows(database, f"select order_key, order_number from {marts()}.outbound_xero_invoices "
+                                       "order by order_id limit 1")[0]
+    monkeypatch.setenv("SEAMLINE_XERO_SALES_ACCOUNT", "999")  # no such account in the organisation
+    with pytest.raises(SyncFailed, match="rejected by xero"):
+        outbound_flow(job="xero_invoices", local_keys=[order_key], use_ladder=False)
+
+    items = [i for i in open_items(database) if i.flow_name == "outbound"]
+    assert len(items) == 1
+    item = items[0]
+    assert item.parameters == {"job": "xero_invoices", "local_keys": [order_key]}
+    assert "Account code '999' is not a valid code" in item.error and item.integration == "xero"
+    logged = rows(database, f"select outcome, response_status, error_message, request::text from "
+                            f"{ops()}.outbound_log where job = 'xero_invoices'")
+    assert [(o, s) for o, s, _, _ in logged] == [("rejected", 400)]
+    assert "Account code '999'" in logged[0][2] and "@" not in logged[0][3]
+    assert world.xero.invoices_for_reference(number) == []  # nothing was created
+
+    # fixed: the replay (what `seamline retry <id>` runs) writes the one invoice
+    monkeypatch.delenv("SEAMLINE_XERO_SALES_ACCOUNT")
+    summary = outbound_flow(**get(database, item.item_id).parameters, trigger="retry", use_ladder=False)
+    assert summary["written"] == 1 and summary["rejected"] == 0
+    assert len(world.xero.invoices_for_reference(number)) == 1
+    assert scalar(database, f"select count(*) from {ops()}.outbound_map where job = 'xero_invoices' "
+                            "and local_key = %s and remote_id is not null", order_key) == 1
+
+
+KILLER = textwrap.dedent("""
+    import os, signal, sys
+    from outbound.store import OutboundStore
+
+    job, after = sys.argv[1], int(sys.argv[2])
+    original = OutboundStore.record_written
+    seen = []
+
+    def record_written(self, name, *args, **kwargs):
+        if name == job:
+            seen.append(name)
+            if len(seen) > after:  # the vendor has answered; die before the map knows
+                os.kill(os.getpid(), signal.SIGKILL)
+        return original(self, name, *args, **kwargs)
+
+    OutboundStore.record_written = record_written
+    from outbound.jobs import run_named
+    from seamline.database import get_database
+
+    run_named(get_database(), job)
+""")
+
+
+def run_killed(job: str, after: int) -> subprocess.CompletedProcess:
+    """Run a job in a child process that SIGKILLs itself between the vendor's answer to its
+    (after+1)-th write and the map write."""
+    return subprocess.run([sys.executable, "-c", KILLER, job, str(after)], env=dict(os.environ),
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_a_job_killed_mid_way_and_rerun_creates_no_duplicate(landed, database):
+    from outbound.jobs import run_named
+
+    world, server = landed
+    todo = [r[0] for r in rows(database, f"select order_key from {marts()}.outbound_xero_invoices")]
+    mapped = {r[0] for r in rows(database, f"select local_key from {ops()}.outbound_map "
+                                           "where job = 'xero_invoices'")}
+    remaining = [k for k in todo if k not in mapped]
+    assert len(remaining) >= 3
+    invoices_before = len(world.xero.invoices)
+
+    child = run_killed("xero_invoices", after=1)
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    # two invoices made in Xero, only the first one mapped
+    assert len(world.xero.invoices) == invoices_before + 2
+    assert scalar(database, f"select count(*) from {ops()}.outbound_map where job = 'xero_invoices'") == \
+        len(mapped) + 1
+
+    # the re-run under Xero's minute limit (5 calls a minute): waits out the 429s and finishes
+    with serve_world(world, "xero:rate_limit=minute"):
+        result = run_named(database, "xero_invoices")
+    voids = run_named(database, "xero_voids")
+    assert result.status == "success" and result.rejected == []
+    assert result.written == len(remaining) - 1 and result.retries >= 1  # at least one 429 waited out
+    assert len(world.xero.invoices) == invoices_before + len(remaining)  # the killed write was replayed
+    assert voids.status == "success" and voids.rejected == []
+    cancelled = scalar(database, f"select count(*) from {marts()}.outbound_xero_voids")
+    assert voids.written == cancelled
+
+    logged = rows(database, f"select idempotency_key, count(*) from {ops()}.outbound_log where job = 'xero_invoices' "
+                            "and outcome = 'written' group by 1 having count(*) > 1")
+    assert logged == []
+
+
+def test_every_web_order_has_exactly_one_invoice_after_a_xero_sync(landed, database):
+    from flows.dbt import run_dbt
+    from ingest.sync import sync_source
+
+    world, _ = landed
+    assert invoices_per_order(world) == Counter({1: len(world.woocommerce.orders)})
+    assert sync_source("xero", db=database).status == "success"
+    build = run_dbt(database, "build")
+    assert build.success, build.failures
+    statuses = dict(rows(database, f"select reconciliation_status, count(*) from "
+                                   f"{marts()}.fct_order_invoice_reconciliation group by 1"))
+    assert statuses.get("missing_invoice", 0) == 0
+    assert sum(statuses.values()) == len(world.woocommerce.orders)
+    assert scalar(database, f"select count(*) from {marts()}.outbound_xero_invoices") == 0
+    assert scalar(database, f"select count(*) from {marts()}.outbound_xero_voids") == 0
+    # the invoices made here are live or, for orders that did not happen, voided
+    made = rows(database, f"select r.order_source_status, r.is_trashed, r.invoice_status from "
+                          f"{ops()}.outbound_map as m inner join {marts()}.fct_order_invoice_reconciliation as r "
+                          "on r.order_key = m.local_key where m.job = 'xero_invoices'")
+    assert len(made) == scalar(database, f"select count(*) from {ops()}.outbound_map where job = 'xero_invoices'")
+    for order_status, trashed, invoice_status in made:
+        dead = trashed or order_status in ("cancelled", "failed", "refunded")
+        assert (invoice_status == "voided") == dead, (order_status, invoice_status)
+
+
+def test_klaviyo_profiles_killed_and_rerun_make_one_profile_per_email(landed, database):
+    from outbound.jobs import run_named
+
+    world, _ = landed
+    todo = scalar(database, f"select count(*) from {marts()}.outbound_klaviyo_profiles")
+    new = scalar(database, f"select count(*) from {marts()}.outbound_klaviyo_profiles where not profile_exists")
+    assert todo >= 3
+    before = len(world.klaviyo.profiles_by_id)
+
+    child = run_killed("klaviyo_profiles", after=2)
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    result = run_named(database, "klaviyo_profiles")
+    assert result.status == "success" and result.written == todo - 2
+    assert len(world.klaviyo.profiles_by_id) == before + new
+    emails = Counter(p.email.strip().lower() for p in world.klaviyo.profiles_by_id.values() if p.email)
+    assert max(emails.values()) == 1
+    # what was written is what the golden record says
+    for email, first, last in rows(database, f"select email, first_name, last_name from "
+                                             f"{marts()}.outbound_klaviyo_profiles "
+                                             "where first_name is not null and last_name is not null"):
+        (profile,) = [p for p in world.klaviyo.profiles_by_id.values() if (p.email or "").lower() == email]
+        assert (profile.first_name or None, profile.last_name or None) == (first, last)
+
+
+def test_placed_order_events_resent_are_not_duplicated(landed, database):
+    """Klaviyo already holds every order's Placed Order event (its WooCommerce integration sent them);
+    events our copy lost are sent again with the same unique_id, and Klaviyo keeps one."""
+    from flows.dbt import run_dbt
+    from outbound.jobs import run_named
+
+    world, _ = landed
+    raw = settings.raw_schema("klaviyo")
+    with database.cursor() as cur:  # our copy loses three orders' events (Klaviyo still has them)
+        cur.execute(f"delete from {raw}.events where event_properties__order_id in (select event_properties__order_id "
+                    f"from {raw}.events where event_properties__order_id is not null order by 1 limit 3)")
+    assert run_dbt(database, "build", "--select", "+outbound_klaviyo_placed_orders").success
+    assert scalar(database, f"select count(*) from {marts()}.outbound_klaviyo_placed_orders") == 3
+    before = world.klaviyo.event_count
+    result = run_named(database, "klaviyo_placed_orders")
+    assert result.written == 3 and result.rejected == []
+    assert world.klaviyo.event_count == before
+    again = run_named(database, "klaviyo_placed_orders")
+    assert again.written == 0 and again.skipped == 3
