@@ -16,6 +16,7 @@ import threading
 import time
 import zlib
 from array import array
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -56,6 +57,7 @@ SUBURB_COORDS = {
     "Rye": (-38.3700, 144.8230), "Balnarring": (-38.3730, 145.1250),
 }
 BAD_DATA_EVERY = 40  # about one record in 40 is corrupted when the bad_data fault is on
+MAX_LATE_INSERTS = 64  # back-dated events put in place one by one; more than this: sort again
 
 
 def epoch(dt: datetime) -> int:
@@ -431,14 +433,20 @@ class KlaviyoStore:
         ts, done = self._ev_ts, self._by_time_count
         n = len(ts)
         if done < n:
-            fresh = range(done, n)
-            if done and min(ts[i] for i in fresh) < self._by_time_ts[-1]:  # a late event: sort everything
-                done, fresh = 0, range(n)
-                self._by_time, self._by_time_ts = array("I"), array("q")
             # (timestamp, index) packed in one int per event: millions of tuples would not fit
-            packed = sorted([(ts[i] << 32) | i for i in fresh])
-            self._by_time.extend(k & 0xFFFFFFFF for k in packed)
-            self._by_time_ts.extend(k >> 32 for k in packed)
+            packed = sorted([(ts[i] << 32) | i for i in range(done, n)])
+            last = self._by_time_ts[-1] if done else None
+            late = [k for k in packed if (k >> 32) < last] if last is not None else []
+            if len(late) > MAX_LATE_INSERTS:  # many late events: sort everything again
+                packed = sorted([(ts[i] << 32) | i for i in range(n)])
+                self._by_time, self._by_time_ts, late = array("I"), array("q"), []
+            for k in late:  # a few back-dated events (sent through the API): put each in its place
+                pos = bisect_right(self._by_time_ts, k >> 32)  # after equal times: its index is the largest
+                self._by_time.insert(pos, k & 0xFFFFFFFF)
+                self._by_time_ts.insert(pos, k >> 32)
+            rest = packed[len(late):] if late else packed  # late ones sort first: they are the smallest
+            self._by_time.extend(k & 0xFFFFFFFF for k in rest)
+            self._by_time_ts.extend(k >> 32 for k in rest)
             self._by_time_count = n
         return self._by_time, self._by_time_ts
 

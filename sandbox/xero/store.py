@@ -776,7 +776,7 @@ class XeroStore:
             # orders changed through the WooCommerce API were stamped at the start of this window
             written, woo.api_modified_rows = woo.api_modified_rows, set()
             for row in range(old):
-                if gone[row] or not (t0s < o_modified[row] <= t1s or row in written):
+                if gone[row] or not (t0s < o_modified[row] <= t1s or (written and row in written)):
                     continue
                 number = self._inv_of_row[row]
                 if not number:
