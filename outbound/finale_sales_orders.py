@@ -23,6 +23,7 @@ class FinaleSalesOrders(Job):
         order = {
             "orderId": row["finale_order_id"],
             "orderTypeId": "SALES_ORDER",
+            "statusId": "ORDER_LOCKED",  # committed: the warehouse ships it and Finale's stock counts it
             "orderDate": row["ordered_at"].isoformat(),
             "orderItemList": [{"productId": line["sku"], "quantity": line["quantity"],
                                "unitPrice": line["unit_price"]} for line in row["lines"]],
@@ -36,7 +37,7 @@ class FinaleSalesOrders(Job):
             raise
         problem = _error_in(answer)
         if problem:
-            if _already_exists(problem) and self._exists(client, row["finale_order_id"]):
+            if "DUPLICATE_ORDER_ID" in problem and self._exists(client, row["finale_order_id"]):
                 return Sent(row["finale_order_id"], status)
             raise Rejected(f"finale: {problem}", status)
         return Sent((answer or {}).get("orderId") or row["finale_order_id"], status)
@@ -58,12 +59,12 @@ def _already_exists(message: str) -> bool:
 
 
 def _error_in(answer) -> str | None:
-    """Finale's error body on a 200: an object naming an error instead of the order."""
+    """Finale's error body on a 200 (`{"errorCode", "errorMessage", "orderId": as sent}`), or an
+    answer that is not an order at all."""
     if not isinstance(answer, dict):
         return "the answer is not an order"
-    for field in ("errorMessage", "error", "message"):
-        if answer.get(field) and not answer.get("orderId"):
-            return str(answer[field])
-    if not answer.get("orderId"):
-        return "the answer carries no orderId"
+    if answer.get("errorCode") or answer.get("errorMessage"):
+        return f"{answer.get('errorCode') or 'error'}: {answer.get('errorMessage') or 'no message'}"
+    if not answer.get("orderId") or not answer.get("orderUrl"):
+        return "the answer carries no orderId and orderUrl"
     return None

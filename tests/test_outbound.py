@@ -265,3 +265,109 @@ def test_placed_order_events_resent_are_not_duplicated(landed, database):
     assert world.klaviyo.event_count == before
     again = run_named(database, "klaviyo_placed_orders")
     assert again.written == 0 and again.skipped == 3
+
+
+def test_stock_killed_mid_batch_and_rerun_sets_finale_stock_once(landed, database):
+    """Finale is the stock authority: the store's stock becomes Finale's warehouse stock in units
+    sold; a re-run after a crash sets the same levels again, it does not move them twice."""
+    from flows.dbt import run_dbt
+    from ingest.sync import sync_source
+    from outbound.jobs import run_named
+
+    world, _ = landed
+    targets = dict(rows(database, f"select product_id, target_stock from {marts()}.outbound_woocommerce_stock"))
+    assert len(targets) >= 3
+    untouched = {pid: p.stock for pid, p in world.woocommerce.products.items() if pid not in targets}
+
+    child = run_killed("woocommerce_stock", after=1)  # the batch answered, one of its rows mapped
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    assert {pid: world.woocommerce.products[pid].stock for pid in targets} == targets
+    result = run_named(database, "woocommerce_stock")
+    assert result.status == "success" and result.written == len(targets) - 1 and result.skipped == 1
+    assert {pid: world.woocommerce.products[pid].stock for pid in targets} == targets
+    assert {pid: p.stock for pid, p in world.woocommerce.products.items() if pid not in targets} == untouched
+
+    # the next sync and build see the store agree with Finale: nothing left to push
+    assert sync_source("woocommerce", db=database).status == "success"
+    assert run_dbt(database, "build", "--select", "+outbound_woocommerce_stock").success
+    assert scalar(database, f"select count(*) from {marts()}.outbound_woocommerce_stock") == 0
+
+
+def test_web_sales_become_finale_sales_orders_once(landed, database):
+    from outbound.jobs import run_named
+
+    world, _ = landed
+    wanted = dict(rows(database, f"select finale_order_id, jsonb_array_length(lines) from "
+                                 f"{marts()}.outbound_finale_sales_orders"))
+    assert len(wanted) >= 3
+    before = set(world.finale.orders)
+
+    child = run_killed("finale_sales_orders", after=2)
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    assert len(set(world.finale.orders) - before) == 3  # three made, two mapped
+    result = run_named(database, "finale_sales_orders")
+    assert result.status == "success" and result.rejected == [] and result.written == len(wanted) - 2
+    made = {oid: world.finale.orders[oid] for oid in set(world.finale.orders) - before}
+    assert set(made) == set(wanted)  # every web sale once, under its deterministic orderId, nothing else
+    for oid, order in made.items():
+        assert order.type_id == "SALES_ORDER" and len(order.items) == wanted[oid]
+
+
+def test_a_refused_finale_order_answered_200_is_a_rejection(landed, database):
+    """Finale answers a refused order with HTTP 200 and an error body: it must not count as written."""
+    from outbound.finale_sales_orders import FinaleSalesOrders
+    from outbound.writer import Context, Rejected
+
+    ctx = Context(database)
+    row = {"order_key": "woocommerce:0", "finale_order_id": "WEB-TEST-UNKNOWN", "ordered_at": START,
+           "lines": [{"sku": "NO-SUCH-SKU", "quantity": 1, "unit_price": 1}]}
+    with pytest.raises(Rejected, match="UNKNOWN_PRODUCT"):
+        FinaleSalesOrders().send(ctx, row, "k")
+    assert "WEB-TEST-UNKNOWN" not in landed[0].finale.orders
+
+
+def test_delivery_updates_complete_orders_and_add_one_note(landed, database, tmp_path, monkeypatch):
+    from outbound.jobs import run_named
+
+    world, _ = landed
+    woo = world.woocommerce
+    feed = {d.order_id: d for d in world.delivery.deliveries()}
+    assert any(d.status == "delivered" for d in feed.values())
+    # a CSV drop too: an on-hold order delivered, a row with a status the courier does not use,
+    # and an order number the store does not know
+    on_hold = next(o for o in woo.orders.values() if o.status == "on-hold" and o.id not in feed)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "courier-1.csv").write_text(
+        "order_number,status,tracking_number,carrier,updated_at\n"
+        f"{on_hold.id},delivered,TRK1,AusPost,2026-11-01T20:00:00Z\n"
+        f"{on_hold.id},lost,TRK1,AusPost,2026-11-01T21:00:00Z\n"
+        "999999,delivered,TRK2,AusPost,2026-11-01T20:00:00Z\n")
+    monkeypatch.setenv("SOURCES__DELIVERY__DROP_DIR", str(drop))
+    open_before = {oid: woo.orders[oid].status for oid in feed if oid in woo.orders}
+
+    child = run_killed("delivery_status", after=2)
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    result = run_named(database, "delivery_status")
+    assert result.status == "rejected" and [k for k, _ in result.rejected] == ["unknown:999999"]
+    assert "no web order numbered 999999" in result.rejected[0][1]
+
+    # the file was read, filed away, and its bad row kept with the reason
+    assert not (drop / "courier-1.csv").exists() and (drop / "processed" / "courier-1.csv").exists()
+    rejected = (drop / "processed" / "courier-1.rejected.csv").read_text()
+    assert "lost" in rejected and "is not one of in_transit, delivered, failed" in rejected
+    assert woo.orders[on_hold.id].status == "completed"
+
+    for oid, delivery in feed.items():
+        if oid not in woo.orders:
+            continue
+        if delivery.status == "delivered" and open_before[oid] in ("pending", "processing", "on-hold"):
+            assert woo.orders[oid].status == "completed", oid
+        elif open_before[oid] not in ("pending", "processing", "on-hold"):
+            assert woo.orders[oid].status == open_before[oid], oid  # a delivery never revives a closed order
+        notes = woo.order_notes(oid)
+        assert len(notes) == 1, (oid, notes)  # the killed run's note was not posted twice
+        if delivery.tracking_number:
+            assert delivery.tracking_number in notes[0]["note"]
+    again = run_named(database, "delivery_status")
+    assert again.written == 0 and [k for k, _ in again.rejected] == ["unknown:999999"]
