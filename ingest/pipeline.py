@@ -39,6 +39,8 @@ def dlt_defaults() -> None:
     os.environ.setdefault("NORMALIZE__DATA_WRITER__DISABLE_COMPRESSION", "true")
     # Arrow items (ingest/columnar.py) carry `_dlt_load_id` like dict items: staging models read it
     os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+    # a loaded package's job files are the rows as loaded (PII included): keep no copy on disk
+    os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
     _keep_empty_strings_in_csv_loads()
     _keep_the_tenant_role()
 

@@ -21,6 +21,7 @@ from ingest.http import AuthError, MalformedResponse, RateLimitExhausted, Source
 from ingest.pipeline import SOURCE_MODULES, make_pipeline, make_source, reconciler
 from seamline import settings
 from seamline.database import Database, get_database
+from seamline.erasure import keep_out
 from seamline.errors import SeamlineError
 from seamline.masking import mask_text
 from seamline.ops import ResourceRun, ensure_ops_schema, quarantine, record_sync_runs, utcnow
@@ -236,6 +237,7 @@ def _run_locked(source: str, db: Database, full_refresh: bool, trigger: str, run
         reconcile = reconciler(source)
         full_load = full_refresh or not any(cursors_before.values())
         flagged = reconcile(db, stats=stats, full_load=full_load) if reconcile else {}
+        keep_out(db, source, recovered_loads + list(info.loads_ids))  # erased people stay out, before dbt
     except Exception as exc:  # one source failing must never stop the others
         message, kind = _reason(exc)
         bad_page = _find(exc, MalformedResponse)
