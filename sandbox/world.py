@@ -20,6 +20,7 @@ from sandbox.lightspeed.store import LightspeedStore
 from sandbox.people import Person, make_person
 from sandbox.woocommerce.store import WooStore, order_totals
 from sandbox.xero.store import XeroStore
+from sandbox.xero.store import uid as xero_uid
 
 DEFAULT_START = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
 
@@ -81,9 +82,35 @@ class World:
         refused write leaves no trace; `args` are plain JSON values, so the journal can be saved and
         replayed (the same writes between the same advances rebuild the same world)."""
         with self.lock:
-            result = getattr(getattr(self, vendor), op)(**args)
+            store = getattr(self, vendor)
+            version = store.version
+            result = getattr(store, op)(**args)
             self.journal.append(["write", vendor, op, args])
+            changes = self._write_changes(vendor, op, result) if store.version != version else {}
+            if changes:  # the vendors send their webhooks for changes made through the API too
+                for listener in self.listeners:
+                    listener(changes)
             return result
+
+    def _write_changes(self, vendor: str, op: str, result) -> dict[str, dict[str, set]]:
+        """What a write changed, shaped like `advance`'s answer (for the webhooks a vendor sends)."""
+        if vendor == "woocommerce":
+            woo = self.woocommerce
+            if op == "update_order":
+                return {"woocommerce": {"orders": {woo._o_id[result]}}}
+            if op == "update_product":
+                return {"woocommerce": {"products": {result}}}
+            if op == "batch_products":
+                return {"woocommerce": {"products": {r for r in result.get("update", []) if isinstance(r, int)}}}
+        if vendor == "xero":
+            if op in ("save_invoices", "update_invoice"):
+                slots = result if isinstance(result, list) else [result]
+                return {"xero": {"invoices": {xero_uid(self.seed, "invoice", s + 1) for s in slots}}}
+            if op == "save_credit_notes":
+                return {"xero": {"credit_notes": {xero_uid(self.seed, "creditnote", s + 1) for s in result}}}
+            if op == "save_contacts":
+                return {"xero": {"contacts": {xero_uid(self.seed, "contact", idx) for idx in result}}}
+        return {}
 
     def replay(self, journal: list[list]) -> None:
         """Apply a saved journal (advances and writes) to a world built with the same seed, scale and start."""
@@ -98,3 +125,4 @@ class World:
     def web_order_totals(self) -> dict[int, Decimal]:
         """Every web order that still exists (trashed included) and its total."""
         return {o.id: order_totals(o)["total"] for o in self.woocommerce.orders.values()}
+

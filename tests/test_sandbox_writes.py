@@ -509,3 +509,23 @@ def test_the_xero_source_loads_an_invoice_created_through_the_api(database, monk
     assert total == Decimal("21.81")
     assert scalar(database, "select reference from writes_raw_xero.invoices where invoice_id = %s",
                   created["InvoiceID"]) == "W-9014"
+
+
+def test_writes_reach_the_webhook_listeners_like_the_worlds_own_changes(sandbox):
+    world, settings = sandbox
+    seen: list[dict] = []
+    world.listeners.append(seen.append)
+    try:
+        order = next(o for o in world.woocommerce.orders.values() if o.status == "on-hold" and not o.trashed)
+        base = settings["SOURCES__WOOCOMMERCE__BASE_URL"]
+        assert requests.put(f"{base}/orders/{order.id}", json={"status": "processing"}, auth=WOO,
+                            timeout=10).status_code == 200
+        assert requests.put(f"{base}/orders/{order.id}", json={"status": "processing"}, auth=WOO,
+                            timeout=10).status_code == 200  # nothing changed: no webhook
+        xero = Xero(settings)
+        r = xero.send("POST", "Contacts", {"Contacts": [{"Name": "Webhook Test Grocer"}]})
+        assert r.status_code == 200
+    finally:
+        world.listeners.remove(seen.append)
+    assert seen == [{"woocommerce": {"orders": {order.id}}},
+                    {"xero": {"contacts": {r.json()["Contacts"][0]["ContactID"]}}}]
