@@ -371,3 +371,18 @@ def test_delivery_updates_complete_orders_and_add_one_note(landed, database, tmp
             assert delivery.tracking_number in notes[0]["note"]
     again = run_named(database, "delivery_status")
     assert again.written == 0 and [k for k, _ in again.rejected] == ["unknown:999999"]
+
+
+def test_the_demo_summary(landed, database):
+    """What `seamline demo` will print: the jobs run against the served sandbox, Xero synced back,
+    the marts rebuilt, and the reconciliation mart's count of uninvoiced web orders."""
+    import re
+
+    from outbound.demo import show_outbound
+
+    world, _ = landed
+    lines = show_outbound(database, world)
+    assert re.fullmatch(r"outbound: \d+ invoices created in Xero, 0 web orders without an invoice "
+                        r"\(fct_order_invoice_reconciliation\)", lines[0]), lines
+    assert "Klaviyo profiles created or updated" in lines[1] and "@" not in "\n".join(lines)
+    assert invoices_per_order(world) == Counter({1: len(world.woocommerce.orders)})
