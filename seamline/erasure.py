@@ -30,7 +30,7 @@ from seamline import settings
 from seamline.database import Database
 from seamline.errors import SeamlineError
 from seamline.ops import ensure_ops_schema, ops_schema
-from seamline.privacy import store
+from seamline.privacy import payloads, store
 from seamline.privacy.catalog import Table, load_tables
 from seamline.privacy.identity import Identity
 from seamline.privacy.scrub import Counts, Matcher, add_count, discover, find_mentions, redact_mentions, scrub
@@ -38,7 +38,7 @@ from seamline.privacy.scrub import Counts, Matcher, add_count, discover, find_me
 log = logging.getLogger(__name__)
 
 # ops tables of the erasure itself: hashes only, nothing to redact
-_OWN_TABLES = {"erasures", "erasure_identifiers"}
+_OWN_TABLES = {"erasures", "erasure_identifiers", "erasure_watermarks"}
 
 
 @dataclass
@@ -160,6 +160,7 @@ def erase(db: Database, email: str, *, dry_run: bool = False) -> ErasureReport:
             ops_tables = [t for t in load_tables(cur, [ops_schema()])[ops_schema()] if t.name not in _OWN_TABLES]
             _drop_decisions(cur, ops_tables, customer_keys, report.counts)
             redact_mentions(cur, ops_tables, identity, report.counts)
+            payloads.mark_all_read(cur, payloads.payload_tables(cur, ops_tables))
             if dry_run:
                 cur.connection.rollback()
                 return report
@@ -204,6 +205,8 @@ def keep_out(db: Database, source: str, load_ids: list[str]) -> Counts:
         raw_schema, staging_schema = _datasets(source)
         touched = scrub(cur, tables[raw_schema], source, identity, counts)
         scrub(cur, tables[staging_schema], source, identity, counts)
+        ops_tables = [t for t in load_tables(cur, [ops_schema()])[ops_schema()] if t.name not in _OWN_TABLES]
+        payloads.redact_new(cur, payloads.payload_tables(cur, ops_tables), identity, counts)
         found = [row for row in identity.rows() if row not in known]
         if found:  # a record of theirs new at the vendor (a second shop account): its id too
             store.save_identifiers(cur, _identity_of(found), None)

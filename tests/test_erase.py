@@ -8,6 +8,7 @@ whole. One world, under a schema prefix of its own."""
 from __future__ import annotations
 
 import io
+import json
 import logging
 import time
 from contextlib import redirect_stdout
@@ -129,6 +130,7 @@ def synced(database):
             build = timed("dbt build", run_dbt, database, "build")
             assert build.success, build.failures
             evolve_schema(database, person)
+            keep_raw_bodies(database, person, tag="before")
             state = {"world": world, "person": person, "erased": None}
             yield state
             print("\ntimings (s):", TIMINGS)
@@ -143,6 +145,27 @@ def evolve_schema(db, person) -> None:
                     f"where id = (select min(id) from {PREFIX}raw_lightspeed.sales where customer_id is null)",
                     (f" {person.email.title()}",))
         assert cur.rowcount == 1
+
+
+def customer_body(person, *, phone_code: int) -> bytes:
+    """A vendor's JSON about the person, as a quarantined page or a webhook delivery carries it."""
+    return json.dumps({"id": 4242, "email": f" {person.email.upper()}", "first_name": person.first_name,
+                       "billing": {"phone": apply_phone_variant(phone_code, person.mobile)}}).encode()
+
+
+def keep_raw_bodies(db, person, *, tag: str) -> None:
+    """A page the sync quarantined and a webhook delivery, both mentioning the person."""
+    from seamline.ops import quarantine
+    from webhooks.store import ConnectionPool, ensure_tables, record
+    from webhooks.vendors import Delivery
+
+    quarantine(db, f"run-{tag}", "woocommerce", "customers", "http://127.0.0.1/wp-json/wc/v3/customers",
+               "unreadable page", b"<html>" + customer_body(person, phone_code=1))
+    ensure_tables(db)
+    pool = ConnectionPool(db, size=1)
+    record(pool, Delivery("woocommerce", f"customer-{tag}", "customer.updated", ["customer"]),
+           customer_body(person, phone_code=2), {"X-WC-Webhook-Topic": "customer.updated"})
+    pool.close()
 
 
 def erased(db, synced) -> dict:
@@ -201,6 +224,8 @@ def test_erase_leaves_no_trace(database, synced):
     assert counts["erase_raw_woocommerce.orders"] == {"anonymised": len(orders)}
     assert counts["erase_snapshots.snap_dim_customers"]["deleted"] >= 1
     assert counts["erase_raw_lightspeed.sales"] == {"anonymised": 1}  # the evolved column, by its name
+    assert counts["erase_ops.quarantine"] == {"redacted": 1}
+    assert counts["erase_ops.webhook_events"] == {"redacted": 1}
     # the orders stay, amounts whole, with nobody's email on them
     assert result["sum_after"] == result["sum_before"]
     kept = dict(rows(database, "select order_id, order_total from erase_marts.fct_orders "
@@ -224,6 +249,7 @@ def test_person_stays_out_after_next_sync(database, synced, caplog):
         world.woocommerce.version += 1
         world.klaviyo.profiles[person.person_id].updated = now
         world.klaviyo.version += 1
+    keep_raw_bodies(database, person, tag="after")  # the vendor still sends webhooks about them
     caplog.set_level(logging.INFO, logger="seamline.erasure")
     with serve_world(world):
         for result in timed("second sync", sync_sources, SOURCES, db=database):
@@ -231,6 +257,7 @@ def test_person_stays_out_after_next_sync(database, synced, caplog):
     # the vendors served them again, and the sync took them out before dbt could see them
     kept_out = " ".join(r.getMessage() for r in caplog.records if r.name == "seamline.erasure")
     assert "erase_raw_woocommerce.customers" in kept_out and "erase_raw_klaviyo.profiles" in kept_out
+    assert "erase_ops.webhook_events" in kept_out and "erase_ops.quarantine" in kept_out
     build = timed("second dbt build", run_dbt, database, "build")
     assert build.success, build.failures
 

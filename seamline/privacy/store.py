@@ -33,6 +33,12 @@ create table if not exists {ops}.erasure_identifiers (
     found_at        timestamptz not null default now(),
     primary key (kind, scope, value_sha256)
 );
+
+-- how far later syncs have read the raw bodies kept in ops (seamline/privacy/payloads.py)
+create table if not exists {ops}.erasure_watermarks (
+    table_name      text        primary key,
+    last_id         bigint      not null
+);
 """
 
 
