@@ -7,6 +7,7 @@ whole. One world, under a schema prefix of its own."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -273,3 +274,25 @@ def test_person_stays_out_after_next_sync(database, synced, caplog):
                                "where order_key = any(%s) and customer_email is null",
                      [f"woocommerce:{oid}" for oid in orders]))
     assert {int(k): v for k, v in kept.items()} == orders
+
+
+def test_erase_before_any_sync_records_and_bad_email_is_refused(database, monkeypatch, capsys):
+    """Nothing landed yet: nothing to find, the erasure is still recorded (the vendors will send
+    the person later); a value that is no email is refused with one line and changes nothing."""
+    from flows.cli import main
+
+    monkeypatch.setenv("SEAMLINE_SCHEMA_PREFIX", "erase_empty_")
+    with database.cursor() as cur:
+        cur.execute("drop schema if exists erase_empty_ops cascade")
+
+    assert main(["erase", "--email", "not-an-address"]) == 1
+    err = capsys.readouterr().err
+    assert "not an email address" in err and "not-an-address" not in err
+    assert scalar(database, "select to_regclass('erase_empty_ops.erasures')") is None
+
+    assert main(["erase", "--email", "Nobody.Yet@Example.com"]) == 0
+    out = capsys.readouterr().out
+    assert "no rows found; recorded" in out and "dbt build: skipped" in out
+    assert "nobody.yet" not in out.lower()
+    assert rows(database, "select email_sha256, counts::text from erase_empty_ops.erasures") == [
+        (hashlib.sha256(b"nobody.yet@example.com").hexdigest(), "{}")]
