@@ -22,6 +22,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 from great_expectations.exceptions import DataContextError
 
+from expectations.scrub import scrub_results
 from expectations.suites.base import SuiteSpec
 from seamline.database import Database
 
@@ -143,6 +144,7 @@ def run_checkpoints(context, checkpoints: list[gx.Checkpoint], run_id: str, run_
         for checkpoint in checkpoints:
             outcome = checkpoint.run(run_id=RunIdentifier(run_name=run_id, run_time=run_at))
             results.extend(outcome.run_results.values())
+        scrub_results(Path(context.root_directory))  # before the pages are rendered from them
     return results
 
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from expectations.result import Outcome
+from expectations.scrub import scrub_sample
 from expectations.suites.base import SuiteSpec
 from seamline.masking import mask_text
 
@@ -57,7 +58,7 @@ def from_validation(spec: SuiteSpec, suite_result) -> list[Outcome]:
         body = result.result or {}
         observed = {k: body[k] for k in _OBSERVED_KEYS if k in body}
         if body.get("partial_unexpected_list"):
-            observed["sample"] = body["partial_unexpected_list"][:_SAMPLE_SIZE]
+            observed["sample"] = scrub_sample(body["partial_unexpected_list"][:_SAMPLE_SIZE])
         error = _exception_message(result.exception_info)
         unexpected = body.get("unexpected_count")
         if unexpected is None and config.type == "unexpected_rows_expectation" and not error:

@@ -2,7 +2,13 @@
 
 
 class SeamlineError(Exception):
-    """A failure with a message meant for the operator (already masked)."""
+    """A failure with a message meant for the operator: secrets, emails and phones are masked here,
+    whoever raises it."""
+
+    def __init__(self, message: str = "", *args):
+        from seamline.masking import mask_text
+
+        super().__init__(mask_text(str(message)), *args)
 
 
 class DatabaseUnavailable(SeamlineError):

@@ -1,8 +1,14 @@
-"""Keep secrets out of every message: URLs print with their password masked."""
+"""Keep secrets and people out of every message: URLs print with their password masked, and email
+addresses and phone numbers (a retailer's customers) print as placeholders.
+
+Names and street addresses cannot be told from other words by a pattern: Seamline's own messages
+never include record values, and `install_log_masking` catches the emails and phones a vendor's
+error message may echo back."""
 
 from __future__ import annotations
 
 import re
+import traceback
 from urllib.parse import urlsplit, urlunsplit
 
 MASK = "****"
@@ -12,6 +18,46 @@ _KEY_VALUE = re.compile(
     r"(?i)(?P<key>password|secret|api_key|token|consumer_secret|consumer_key|refresh_token|access_token)"
     r"(?P<sep>\s*[=:]\s*)(?P<value>[^\s&,'\"]+)"
 )
+
+
+# not the user@host of a URL: the operator needs to see which server was meant
+_EMAIL = re.compile(r"(?i)(?<![\w.+-])(?<!://)[\w.+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}")
+# an international (+61 4..) or national (04.., 03 ..) number in groups; dates and times do not
+# start with + or 0 followed by a digit; a dash on either side makes it part of an id (a UUID)
+_PHONE = re.compile(r"(?<![\w+-])(?:\+\d{1,3}[ -]?\(?\d{1,4}\)?|\(?0\d{1,4}\)?)(?:[ -]?\d{2,4}){2,3}(?![\w-])")
+EMAIL_MASK = "<email>"
+PHONE_MASK = "<phone>"
+
+
+def mask_pii(text: str) -> str:
+    """Email addresses and phone numbers replaced by placeholders."""
+    if "@" in text:
+        text = _EMAIL.sub(EMAIL_MASK, text)
+    return _PHONE.sub(PHONE_MASK, text)
+
+
+def install_log_masking() -> None:
+    """Mask every log record of the process (Seamline's, dlt's, dbt's, Prefect's, whichever handler
+    writes it: console, file or the Prefect API) as it is made, exception text included."""
+    import logging
+
+    current = logging.getLogRecordFactory()
+    if getattr(current, "masks", False):
+        return
+
+    def factory(*args, **kwargs):
+        record = current(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: leave it to logging's own error report
+            return record
+        record.msg, record.args = mask_text(message), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask_text("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
+        return record
+
+    factory.masks = True
+    logging.setLogRecordFactory(factory)
 
 
 def mask_url(url: str) -> str:
@@ -33,10 +79,11 @@ def mask_url(url: str) -> str:
 
 
 def mask_text(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Mask URL passwords, `key=value` secrets and any literal secret values inside free text."""
+    """Everything a message must not show: URL passwords, `key=value` secrets, the literal secret
+    values given, then emails and phone numbers."""
     text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
     text = _KEY_VALUE.sub(lambda m: f"{m['key']}{m['sep']}{MASK}", text)
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, MASK)
-    return text
+    return mask_pii(text)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 
 from seamline import settings
+from seamline.masking import install_log_masking
 
 
 def configure() -> None:
+    install_log_masking()
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
+from sandbox.app import source_settings
+from sandbox.people import apply_phone_variant
+from sandbox.persist import load_world
 from seamline import settings
+
+# what a vendor-data grep ignores: the data itself (dlt's load packages, the simulated vendors' own
+# state), not logs or outputs
+DATA_FOLDERS = ("pipelines", "sandbox")
 
 
 def run_demo(env):
@@ -45,3 +54,31 @@ def test_demo_runs_full_then_incremental(database, tmp_path):
         cur.execute("select count(*) from demo_marts.fct_orders")
         assert cur.fetchone()[0] >= 200
     assert "postgres:" not in first.stdout + second.stdout  # no connection URL, masked or not
+    outputs = [first.stdout, first.stderr, second.stdout, second.stderr]
+    assert_no_people_or_secrets(outputs, tmp_path, Path(env["SEAMLINE_HOME"]))
+
+
+def needles(home: Path) -> list[str]:
+    """Every email and phone (as people write it) of the demo's world, and the sandbox's secrets."""
+    world, _ = load_world(home / "sandbox" / "demo-world.json", 7, 200)
+    found = [p.email for p in world.people]
+    found += [apply_phone_variant(code, p.mobile) for p in world.people for code in range(4)]
+    found += [value for key, value in source_settings(world, "http://sandbox").items()
+              if re.search(r"KEY|SECRET|TOKEN", key) and len(value) >= 6]
+    return [n.lower() for n in found]
+
+
+def assert_no_people_or_secrets(outputs: list[str], tmp_path: Path, home: Path) -> None:
+    """The issue's grep: every output of both runs and every log, report, Data Docs page, dbt
+    artifact and Prefect record they left (Prefect's database holds the flow-run logs)."""
+    pattern = re.compile("|".join(re.escape(n) for n in needles(home)))
+    texts = {f"output {i}": text for i, text in enumerate(outputs)}
+    gx_dir = settings.GX_PROJECT_DIR / "tenants" / "demo" / "gx" / "uncommitted"
+    roots = [tmp_path, gx_dir]
+    for root in roots:
+        for path in root.rglob("*"):
+            if path.is_file() and not any(part in DATA_FOLDERS for part in path.relative_to(root).parts[:2]):
+                texts[str(path)] = path.read_bytes().decode("latin-1")
+    assert len(texts) > 50  # the logs, docs and Prefect's database were really read
+    leaks = {where: match.group(0) for where, text in texts.items() if (match := pattern.search(text.lower()))}
+    assert not leaks, f"people or secrets in logs and outputs: {sorted(leaks)[:5]}"
