@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database administration").add_subparsers(dest="db_command", required=True)
     gr = db.add_parser("grant", help="roles and privileges isolating this schema prefix (tenant)")
     gr.add_argument("--analyst-password-env", metavar="VAR", help="set the analyst role's password from $VAR")
+    gr.add_argument("--hashed-password-env", metavar="VAR",
+                    help="set the hashed analyst role's password (marts without PII) from $VAR")
     gr.add_argument("--owner-password-env", metavar="VAR",
                     help="let the tenant's owner role log in, with the password in $VAR (for a tenant DATABASE_URL)")
     sub.add_parser("doctor", help="check the database (Supabase) is ready and safe for Seamline")
@@ -99,7 +101,9 @@ def _dispatch(args) -> int:
         from seamline.grants import grant_tenant, password_from_env
 
         print("\n".join(grant_tenant(get_database(admin=True), password_from_env(args.analyst_password_env),
-                                      owner_password=password_from_env(args.owner_password_env))))
+                                      owner_password=password_from_env(args.owner_password_env, "--owner-password-env"),
+                                      hashed_password=password_from_env(args.hashed_password_env,
+                                                                        "--hashed-password-env"))))
         return 0
     if args.command == "demo":
         from flows.demo import run_demo

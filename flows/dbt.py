@@ -14,6 +14,7 @@ from pathlib import Path
 from seamline import settings
 from seamline.database import Database
 from seamline.errors import SeamlineError
+from seamline.grants import current_hashed_role
 
 
 @dataclass
@@ -89,6 +90,7 @@ def run_dbt(db: Database, *args: str) -> DbtResult:
     Models of sources that have not landed are disabled (the `enabled_sources` var);
     WooCommerce, the store every mart starts from, must have landed."""
     os.environ.update(db.dbt_env())
+    os.environ["SEAMLINE_HASHED_ROLE"] = current_hashed_role()  # grant_hashed_reads() after each mart
     sources = loaded_sources(db)
     if "woocommerce" not in sources:
         raise SeamlineError("nothing to transform yet: WooCommerce has not landed (run `seamline sync woocommerce`)")

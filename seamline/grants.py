@@ -43,6 +43,19 @@ def analyst_role(tenant: str) -> str:
     return f"seamline_{tenant}_analyst"
 
 
+def hashed_role(tenant: str) -> str:
+    """The analyst who needs no raw PII: marts columns not marked `pii` (dbt grants them each build)."""
+    return f"seamline_{tenant}_hashed"
+
+
+def current_hashed_role() -> str:
+    """The hashed analyst role of the current prefix, or '' when the prefix cannot name a role."""
+    try:
+        return hashed_role(tenant_name())
+    except SeamlineError:
+        return ""
+
+
 def password_from_env(var: str | None, flag: str = "--analyst-password-env") -> str | None:
     """A role's password from the named variable; named but unset is an error, never a guess."""
     if not var:
@@ -67,24 +80,26 @@ def scram_verifier(password: str, iterations: int = 4096) -> str:
     return f"SCRAM-SHA-256${iterations}:{b64[0]}${b64[1]}:{b64[2]}"
 
 
-def grant_tenant(db: Database, analyst_password: str | None = None, owner_password: str | None = None) -> list[str]:
+def grant_tenant(db: Database, analyst_password: str | None = None, owner_password: str | None = None,
+                 hashed_password: str | None = None) -> list[str]:
     """Apply the current prefix's roles and privileges; one line per role and schema, no password.
 
     Loads and dbt then run as the owner role: as a session role of the admin login (the tenant's
     default), or as a login of its own when `owner_password` is given (a tenant DATABASE_URL)."""
     tenant = tenant_name()
-    owner, analyst = owner_role(tenant), analyst_role(tenant)
+    owner, analyst, hashed = owner_role(tenant), analyst_role(tenant), hashed_role(tenant)
     marts = settings.schema("marts")
     conn = db.connect()
     try:
         with conn, conn.cursor() as cur:  # one transaction: all of it or none of it
             lines = [_ensure_role(cur, owner, login=True if owner_password is not None else None),
-                     _ensure_role(cur, analyst, login=True)]
-            for role, password in ((owner, owner_password), (analyst, analyst_password)):
+                     _ensure_role(cur, analyst, login=True), _ensure_role(cur, hashed, login=True)]
+            for i, (role, password) in enumerate(((owner, owner_password), (analyst, analyst_password),
+                                                  (hashed, hashed_password))):
                 if password is not None:
                     cur.execute(sql.SQL("alter role {} password %s").format(sql.Identifier(role)),
                                 (scram_verifier(password),))
-                    lines[0 if role == owner else 1] += ", password set"
+                    lines[i] += ", password set"
             cur.execute("select current_user")
             me = cur.fetchone()[0]
             # the connecting role (dbt, dlt) must stay able to create and alter in the owner's schemas
@@ -103,6 +118,9 @@ def grant_tenant(db: Database, analyst_password: str | None = None, owner_passwo
             if marts in schemas:
                 _grant_reads(cur, marts, analyst, owner, me)
                 lines.append(f"schema {marts}: {analyst} may read its tables, now and later")
+                cur.execute(sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(marts), sql.Identifier(hashed)))
+                lines.append(f"schema {marts}: {hashed} may read the columns not marked pii, granted by each "
+                             "dbt build (run `seamline transform`)")
             lines.extend(_protect_public(cur, owner))
     finally:
         conn.close()
@@ -124,7 +142,8 @@ def _ensure_role(cur, role: str, login: bool | None) -> str:
     row = cur.fetchone()
     if login is None:
         login = bool(row and row[0])
-    kind = ("login, " if login else "nologin, ") + ("read-only" if role.endswith("_analyst") else "owner")
+    kind = ("login, " if login else "nologin, ") + (
+        "read-only" if role.endswith("_analyst") else "read-only, no PII" if role.endswith("_hashed") else "owner")
     if row is None:
         cur.execute(sql.SQL("create role {} " + ("login" if login else "nologin")).format(sql.Identifier(role)))
         return f"role {role}: created ({kind})"

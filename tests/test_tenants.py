@@ -11,7 +11,7 @@ import textwrap
 import psycopg2
 import pytest
 from conftest import can_read, connect_as, ensure_role, scalar
-from psycopg2 import sql
+from psycopg2 import errors, sql
 
 from flows.cli import main
 from sandbox.server import SandboxServer
@@ -21,6 +21,7 @@ from seamline import settings
 # shop -> (seed, web orders); different sizes so a swapped credential shows in the counts
 SHOPS = {"grocer": (51, 120), "gallery": (52, 150)}
 ANALYST_PW = "tenant-analyst-pw-41"
+HASHED_PW = "tenant-hashed-pw-52"
 
 
 @contextlib.contextmanager
@@ -68,6 +69,7 @@ def shops(database, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp, contextlib.ExitStack() as stack:
         mp.setenv("SEAMLINE_TENANTS_FILE", str(folder / "tenants.yml"))
         mp.setenv("TENANT_ANALYST_PW", ANALYST_PW)
+        mp.setenv("TENANT_HASHED_PW", HASHED_PW)
         for shop, (seed, orders) in SHOPS.items():
             with database.cursor() as cur:
                 for schema in schemas_of(database, f"{shop}_"):
@@ -77,7 +79,8 @@ def shops(database, tmp_path_factory):
             for key, value in server.settings().items():  # each shop's secrets only under its own name
                 mp.setenv(f"TENANTS__{shop.upper()}__{key}", value)
                 mp.delenv(key, raising=False)
-            assert seamline("--tenant", shop, "db", "grant", "--analyst-password-env", "TENANT_ANALYST_PW") == 0
+            assert seamline("--tenant", shop, "db", "grant", "--analyst-password-env", "TENANT_ANALYST_PW",
+                            "--hashed-password-env", "TENANT_HASHED_PW") == 0
             outputs[shop] = (seamline("--tenant", shop, "sync"), seamline("--tenant", shop, "transform"))
         yield worlds, outputs, mp
 
@@ -141,6 +144,31 @@ def test_roles_read_their_own_shop_only(shops, database):
                 cur.execute(sql.SQL("set role {}").format(sql.Identifier(api_role)))
                 for relation in (f"{shop}_marts.fct_orders", f"{shop}_raw_woocommerce.customers"):
                     assert not can_read(cur.connection, relation), (api_role, relation)
+
+
+def test_the_hashed_analyst_reads_marts_without_pii(shops, database):
+    worlds, _, _ = shops
+    emails = {p.email for p in worlds["grocer"].people}
+    with connect_as(database, "seamline_grocer_hashed", HASHED_PW) as conn, conn.cursor() as cur:
+        cur.execute("select count(*), count(distinct email_hash), sum(source_records) from grocer_marts.dim_customers")
+        customers, hashes, records = cur.fetchone()
+        cur.execute("select count(*), sum(order_total) from grocer_marts.fct_orders")
+        orders, revenue = cur.fetchone()
+        for query in ("select email from grocer_marts.dim_customers", "select * from grocer_marts.fct_orders",
+                      "select customer_email from grocer_marts.fct_orders",
+                      "select competing_values from grocer_marts.review_queue"):
+            with pytest.raises(errors.InsufficientPrivilege):
+                cur.execute(query)
+        assert not can_read(conn, "gallery_marts.fct_orders")
+    assert customers == hashes == scalar(database, "select count(*) from grocer_marts.dim_customers") > 0
+    assert records == scalar(database, "select sum(source_records) from grocer_marts.dim_customers")
+    assert (orders, revenue) == (len(worlds["grocer"].woocommerce.orders),
+                                 scalar(database, "select sum(order_total) from grocer_marts.fct_orders"))
+    # the hashes join to what an analyst with PII sees, and are not the addresses themselves
+    assert scalar(database, "select count(*) from grocer_marts.dim_customers where email = any(%s)",
+                  sorted(emails)) > 0
+    assert scalar(database, "select count(*) from grocer_marts.dim_customers where email_hash = any(%s)",
+                  sorted(emails)) == 0
 
 
 def test_schedules_and_deployments_are_the_shops_own(shops):

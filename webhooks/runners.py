@@ -67,7 +67,8 @@ class PrefectRunner:
         return Outcome(False, str(run.id), mask_text(f"flow run {run.name} ended {what}: {state and state.message}"))
 
     def sync(self, source: str, key: str) -> Outcome:
-        return self._run("sync/" + settings.tenant_scoped(f"sync-{source}"), {"source": source, "trigger": "webhook", "use_ladder": False}, key)
+        deployment = "sync/" + settings.tenant_scoped(f"sync-{source}")
+        return self._run(deployment, {"source": source, "trigger": "webhook", "use_ladder": False}, key)
 
     def transform(self, key: str) -> Outcome:
         return self._run("transform/transform", {}, key)
