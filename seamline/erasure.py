@@ -142,7 +142,8 @@ def delete_loaded_job_files(db: Database) -> int:
 def erase(db: Database, email: str, *, dry_run: bool = False) -> ErasureReport:
     identity = Identity.for_email(email)
     report = ErasureReport(uuid.uuid4().hex, next(iter(identity.emails)), dry_run)
-    ensure_ops_schema(db)
+    if not dry_run:
+        ensure_ops_schema(db)  # ops.refresh_pending
     with _writers_paused(db):
         with db.cursor(autocommit=False) as cur:
             store.ensure_tables(cur)

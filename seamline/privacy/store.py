@@ -15,6 +15,8 @@ from seamline.ops import apply_ops_ddl, ops_schema
 from seamline.privacy.identity import Identity
 
 _DDL = """
+create schema if not exists {ops};
+
 create table if not exists {ops}.erasures (
     erasure_id      text        primary key,
     erased_at       timestamptz not null default now(),
