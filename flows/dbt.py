@@ -26,7 +26,9 @@ class DbtResult:
 
 
 def target_dir() -> Path:
-    return settings.home() / "dbt" / "target"
+    """dbt's artifacts and docs site; one folder per tenant, whose builds may run at once."""
+    prefix = settings.schema_prefix().strip("_")
+    return settings.home() / "dbt" / (f"target-{prefix}" if prefix else "target")
 
 
 def docs_path() -> Path:
@@ -94,7 +96,8 @@ def run_dbt(db: Database, *args: str) -> DbtResult:
     sources = loaded_sources(db)
     if "woocommerce" not in sources:
         raise SeamlineError("nothing to transform yet: WooCommerce has not landed (run `seamline sync woocommerce`)")
-    args = (*args, "--vars", json.dumps({"enabled_sources": sources}))
+    # `tenant`: models and seeds may differ per shop (`{% if var('tenant') == 'gallery' %}`)
+    args = (*args, "--vars", json.dumps({"enabled_sources": sources, "tenant": settings.tenant() or "default"}))
     pending = _refresh_pending(db) if args[0] == "build" else []
     if pending and "--full-refresh" not in args:
         # a source was reloaded from scratch: incremental models must not keep its old rows

@@ -5,6 +5,7 @@ and neither role (nor its analyst, nor Supabase's API roles) can read the other 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import textwrap
 
@@ -102,6 +103,9 @@ def test_each_shop_loads_and_builds_as_its_own_role_with_its_own_secrets(shops, 
         assert scalar(database, f"select count(*) from {shop}_raw_woocommerce.orders") == len(world.woocommerce.orders)
         assert scalar(database, f"select count(*) from {shop}_marts.fct_orders where source_system = 'woocommerce'") \
             == len(world.woocommerce.orders)
+        # dbt ran with the shop's name as its `tenant` var, into artifacts of its own
+        run = json.loads((settings.home() / "dbt" / f"target-{shop}" / "run_results.json").read_text())
+        assert run["args"]["vars"]["tenant"] == shop
     # the gallery uses WooCommerce only: nothing of Klaviyo was fetched or built for it
     assert scalar(database, "select count(*) from grocer_raw_klaviyo.profiles") == len(worlds["grocer"].klaviyo.profiles)
     assert scalar(database, "select to_regclass('gallery_raw_klaviyo.profiles')") is None
