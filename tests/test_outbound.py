@@ -245,6 +245,14 @@ def test_klaviyo_profiles_killed_and_rerun_make_one_profile_per_email(landed, da
         (profile,) = [p for p in world.klaviyo.profiles_by_id.values() if (p.email or "").lower() == email]
         assert (profile.first_name or None, profile.last_name or None) == (first, last)
 
+    # the next sync and build find Klaviyo agreeing with the golden records: nothing left to write
+    from flows.dbt import run_dbt
+    from ingest.sync import sync_source
+
+    assert sync_source("klaviyo", db=database).status == "success"
+    assert run_dbt(database, "build", "--select", "+outbound_klaviyo_profiles").success
+    assert scalar(database, f"select count(*) from {marts()}.outbound_klaviyo_profiles") == 0
+
 
 def test_placed_order_events_resent_are_not_duplicated(landed, database):
     """Klaviyo already holds every order's Placed Order event (its WooCommerce integration sent them);
@@ -265,6 +273,44 @@ def test_placed_order_events_resent_are_not_duplicated(landed, database):
     assert world.klaviyo.event_count == before
     again = run_named(database, "klaviyo_placed_orders")
     assert again.written == 0 and again.skipped == 3
+
+
+def test_a_paid_invoice_of_a_cancelled_order_gets_one_credit_note(landed, database):
+    """The shop cancels a paid order in WooCommerce: its PAID invoice cannot be voided, so the job
+    raises a credit note for the total, once."""
+    import requests
+
+    from flows.dbt import run_dbt
+    from ingest.sync import sync_source
+    from outbound.jobs import run_named
+
+    world, _ = landed
+    order = next(o for o in world.woocommerce.orders.values() if o.status == "completed"
+                 and (inv := world.xero.invoice_for_order(o.id)) is not None and inv.status == "PAID"
+                 and not world.xero.credit_notes_for_reference(o.id))
+    answer = requests.put(f"{os.environ['SOURCES__WOOCOMMERCE__BASE_URL']}/orders/{order.id}",
+                          json={"status": "cancelled"}, timeout=30,
+                          auth=(os.environ["SOURCES__WOOCOMMERCE__CONSUMER_KEY"],
+                                os.environ["SOURCES__WOOCOMMERCE__CONSUMER_SECRET"]))
+    assert answer.status_code == 200, answer.text
+    assert sync_source("woocommerce", db=database).status == "success"
+    assert run_dbt(database, "build", "--select", "+outbound_xero_voids").success
+    (row,) = rows(database, f"select action, amount_to_credit from {marts()}.outbound_xero_voids "
+                            "where order_key = %s", f"woocommerce:{order.id}")
+    total = world.xero.invoice_total(order.id)
+    assert row == ("credit_note", total)
+
+    result = run_named(database, "xero_voids")
+    assert result.written == 1 and result.rejected == []
+    (note,) = world.xero.credit_notes_for_reference(order.id)
+    assert world.xero.invoice_for_order(order.id).status == "PAID"
+    assert sync_source("xero", db=database).status == "success"
+    assert run_dbt(database, "build", "--select", "+outbound_xero_voids").success
+    assert scalar(database, f"select count(*) from {marts()}.outbound_xero_voids where order_key = %s",
+                  f"woocommerce:{order.id}") == 0
+    credited = scalar(database, f"select sum(total) from {settings.schema('staging')}.stg_xero__credit_notes "
+                                "where reference = %s", str(order.id))
+    assert credited == total and len(world.xero.credit_notes_for_reference(order.id)) == 1
 
 
 def test_stock_killed_mid_batch_and_rerun_sets_finale_stock_once(landed, database):
