@@ -214,13 +214,17 @@ def _run(ctx: Context, job: Job, dry_run: bool, only: set[str] | None) -> JobRes
         except RateLimitExhausted as exc:
             result.status, result.message = "stopped", str(exc)
             return result
-        except (AuthError, WriteFailed):
+        except WriteFailed:
             raise
+        except AuthError as exc:  # refused credentials: waiting will not help
+            raise WriteFailed(f"{job.name}: {exc}", transient=False) from None
         except (SourceError, requests.RequestException) as exc:
             row, local, key = batch[0]
             message = mask_pii(str(exc), job.personal(row))
             store.record_failed(job.name, key, local, pii_free(job.summary(row)), None, "failed", message)
             raise WriteFailed(f"{job.name}: {message}", transient=True) from None
+        except SeamlineError as exc:  # a missing setting and the like: a person must act
+            raise WriteFailed(f"{job.name}: {exc}", transient=False) from None
         for (row, local, key), answer in zip(batch, answers, strict=True):
             summary = pii_free(job.summary(row))
             if isinstance(answer, Rejected):

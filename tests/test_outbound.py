@@ -313,6 +313,25 @@ def test_a_paid_invoice_of_a_cancelled_order_gets_one_credit_note(landed, databa
     assert credited == total and len(world.xero.credit_notes_for_reference(order.id)) == 1
 
 
+def test_a_vendor_that_keeps_failing_climbs_the_ladder_then_reaches_the_manual_queue(landed, database,
+                                                                                    prefect_harness, monkeypatch):
+    from flows.ladder import SyncFailed
+    from flows.manual_queue import open_items
+    from flows.outbound import outbound_flow
+
+    world, _ = landed
+    stock = {pid: p.stock for pid, p in world.woocommerce.products.items()}
+    monkeypatch.setenv("SEAMLINE_RETRY_LADDER", "0,0")  # two retries, at once
+    with serve_world(world, "woocommerce:error_rate=1"), pytest.raises(SyncFailed, match="gave up"):
+        outbound_flow(job="woocommerce_stock")
+    (item,) = [i for i in open_items(database) if i.parameters == {"job": "woocommerce_stock"}]
+    assert item.flow_name == "outbound" and "kept failing" in item.needs
+    failed = rows(database, f"select outcome, count(*) from {ops()}.outbound_log where job = 'woocommerce_stock' "
+                            "group by 1")
+    assert failed == [("failed", 3)]  # the first try and the ladder's two retries
+    assert {pid: p.stock for pid, p in world.woocommerce.products.items()} == stock
+
+
 def test_stock_killed_mid_batch_and_rerun_sets_finale_stock_once(landed, database):
     """Finale is the stock authority: the store's stock becomes Finale's warehouse stock in units
     sold; a re-run after a crash sets the same levels again, it does not move them twice."""
