@@ -451,3 +451,19 @@ def test_the_demo_summary(landed, database):
                         r"\(fct_order_invoice_reconciliation\)", lines[0]), lines
     assert "Klaviyo profiles created or updated" in lines[1] and "@" not in "\n".join(lines)
     assert invoices_per_order(world) == Counter({1: len(world.woocommerce.orders)})
+
+
+def test_the_command_reports_what_is_left_and_fails_on_rejections(landed, database, capsys):
+    """`seamline outbound`: with everything written, a dry run plans nothing for Xero; a real run
+    exits 1 while a row stays rejected (the courier's unknown order) and says where it went."""
+    from outbound.cli import run_outbound
+
+    assert run_outbound(database, ["xero_invoices", "xero_voids"], dry_run=True) == 0
+    out = capsys.readouterr().out
+    assert "xero_invoices: 0 to write (dry run)" in out and "xero_voids: 0 to write (dry run)" in out
+    assert run_outbound(database, ["delivery_status", "woocommerce_stock"]) == 1
+    out = capsys.readouterr().out
+    assert "delivery_status: 1 to write, 0 written" in out and "1 rejected row(s) in the manual queue" in out
+    assert "woocommerce_stock: 0 to write" in out
+    with pytest.raises(Exception, match="unknown outbound job 'nope'"):
+        run_outbound(database, ["xero_invoices", "nope"])
