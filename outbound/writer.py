@@ -89,6 +89,7 @@ class Job:
     name: str = ""
     vendor: str = ""
     model: str | None = None  # the outbound_* model in the marts schema
+    local_key_column: str = ""  # the model's primary key: the row's local key
     order_by: str = ""  # a deterministic order for the writes
     batch_size: int = 1  # >1: send_batch gets up to this many rows at once
 
@@ -102,8 +103,6 @@ class Job:
                         f"order by {self.order_by or self.local_key_column}")
             names = [c.name for c in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-    local_key_column: str = ""
 
     def local_key(self, row: dict) -> str:
         return str(row[self.local_key_column])
@@ -166,7 +165,7 @@ class Context:
 def plan(ctx: Context, job: Job, only: set[str] | None = None) -> tuple[list[tuple[dict, str, str]], int]:
     """(rows to write with their local and idempotency keys, rows skipped as already written)."""
     rows = job.rows(ctx)
-    mapped = _mapped(ctx, job)
+    mapped = mapped_keys(ctx, job)
     todo, skipped = [], 0
     for row in rows:
         local = job.local_key(row)
@@ -180,8 +179,9 @@ def plan(ctx: Context, job: Job, only: set[str] | None = None) -> tuple[list[tup
     return todo, skipped
 
 
-def _mapped(ctx: Context, job: Job) -> dict:
-    """The job's map; a dry run only reads it if it exists (it creates nothing)."""
+def mapped_keys(ctx: Context, job: Job) -> dict[str, tuple[str, str | None]]:
+    """local key -> (idempotency key, remote id) the job has written; read without creating the
+    table when it does not exist yet (a dry run creates nothing)."""
     from seamline.ops import ops_schema
 
     if ctx._store is None:

@@ -8,7 +8,7 @@ last sync, the one ops.outbound_map recorded; without either the row waits for t
 from __future__ import annotations
 
 from outbound.clients import send_json
-from outbound.writer import Context, Job, Rejected, Sent
+from outbound.writer import Context, Job, Rejected, Sent, mapped_keys
 from outbound.xero_invoices import XeroInvoices, _first_id, sales_account
 
 
@@ -24,16 +24,11 @@ class XeroVoids(Job):
 
     def rows(self, ctx: Context) -> list[dict]:
         rows = super().rows(ctx)
+        created = mapped_keys(ctx, XeroInvoices) if any(not row.get("invoice_id") for row in rows) else {}
         for row in rows:
             if not row.get("invoice_id"):
-                row["invoice_id"] = self._created(ctx, row["order_key"])
+                row["invoice_id"] = created.get(row["order_key"], (None, None))[1]
         return [row for row in rows if row["invoice_id"]]
-
-    @staticmethod
-    def _created(ctx: Context, order_key: str) -> str | None:
-        from outbound.writer import _mapped
-
-        return _mapped(ctx, XeroInvoices).get(order_key, (None, None))[1] if order_key else None
 
     def summary(self, row: dict) -> dict:
         return {"order_key": row["order_key"], "invoice_id": row["invoice_id"], "action": row["action"],
