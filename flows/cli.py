@@ -229,6 +229,10 @@ def _retry(db, item_id: int) -> int:
             result = pipeline_flow(**{**item.parameters, "trigger": "retry"})
             if not result.ok:
                 raise SeamlineError(f"the pipeline ran but {', '.join(result.stale_sources) or 'dbt'} failed again")
+        elif item.flow_name == "outbound":
+            from flows.outbound import outbound_flow
+
+            outbound_flow(**item.parameters, trigger="retry", use_ladder=False)
         else:
             raise SeamlineError(f"cannot replay a {item.flow_name!r} item")
     except (SyncFailed, SeamlineError) as exc:

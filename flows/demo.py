@@ -13,6 +13,7 @@ import time
 from flows.dashboard.server import DashboardServer
 from flows.dbt import docs_path, run_dbt
 from flows.pipeline import PipelineResult, pipeline_flow
+from outbound.demo import show_outbound
 from sandbox.persist import catch_up_hours, load_world, save_world
 from sandbox.server import SandboxServer
 from seamline import settings
@@ -45,11 +46,15 @@ def run_demo(out=print) -> int:
         docs = run_dbt(db, "docs", "generate")
         took = time.monotonic() - started
         webhooks = show_webhook_path(db, world, sandbox) if result.ok else None
+        # after the webhook step: its sync and build bring the marts up to the store's latest
+        outbound = show_outbound(db, world) if result.ok else []
     save_world(world, state)
     for line in summary(result, fresh, took, docs.success):
         out(line)
     if webhooks:
         out(webhooks)
+    for line in outbound:
+        out(line)
     from flows.dashboard.auth import ensure_demo_password
 
     password = ensure_demo_password()

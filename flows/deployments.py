@@ -21,7 +21,8 @@ def load_specs(path: Path = PREFECT_FILE) -> list[dict]:
     out = []
     for spec in specs:
         source = (spec.get("parameters") or {}).get("source")
-        if source is not None and source not in installed:
+        needed = [source] if source is not None else spec.get("requires") or []
+        if any(name not in installed for name in needed):
             continue
         spec = dict(spec)
         override = os.environ.get(f"SEAMLINE_SCHEDULE__{spec['name'].upper().replace('-', '_')}")

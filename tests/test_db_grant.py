@@ -222,8 +222,9 @@ def test_grant_twice_changes_nothing_and_prints_no_password(granted, database, m
         assert f"role seamline_{tenant}_analyst: exists (login, read-only), password set" in output
         assert f"schema {prefix}marts: seamline_{tenant}_analyst may read" in output
         schemas = {row[0] for row in before if isinstance(row[0], str) and row[0].startswith(prefix)}
-        # one line per schema of the shop, and one more for the analyst's marts
-        assert output.count(f"schema {prefix}") == len(schemas) + 1
+        assert f"schema {prefix}marts: seamline_{tenant}_hashed may read the columns not marked pii" in output
+        # one line per schema of the shop, and two more for the analysts' marts
+        assert output.count(f"schema {prefix}") == len(schemas) + 2
     assert acl_state(database, prefixes) == before
 
 

@@ -23,6 +23,15 @@ def run_demo(env):
                           timeout=600, cwd=settings.PROJECT_ROOT)
 
 
+def assert_every_web_order_invoiced_once(out: str, home: Path) -> None:
+    """The outbound step invoiced what the world's bookkeeping missed: one invoice per web order."""
+    assert "0 web orders without an invoice (fct_order_invoice_reconciliation)" in out
+    world, _ = load_world(home / "sandbox" / "demo-world.json", 7, 200)
+    per_order = {o.id: len(world.xero.invoices_for_reference(str(o.id)))
+                 for o in world.woocommerce.orders.values()}
+    assert per_order and set(per_order.values()) == {1}, {n: c for n, c in per_order.items() if c != 1}
+
+
 def assert_webhook_path_shown(out: str) -> None:
     """After the pipeline, the store moves on and its signed webhooks carry the change to the marts."""
     line = next(li for li in out.splitlines() if li.startswith("webhooks:"))
@@ -54,6 +63,8 @@ def test_demo_runs_full_then_incremental(database, tmp_path):
         cur.execute("select count(*) from demo_marts.fct_orders")
         assert cur.fetchone()[0] >= 200
     assert "postgres:" not in first.stdout + second.stdout  # no connection URL, masked or not
+    assert "0 web orders without an invoice (fct_order_invoice_reconciliation)" in out
+    assert_every_web_order_invoiced_once(out2, Path(env["SEAMLINE_HOME"]))
     outputs = [first.stdout, first.stderr, second.stdout, second.stderr]
     assert_no_people_or_secrets(outputs, tmp_path, Path(env["SEAMLINE_HOME"]))
 

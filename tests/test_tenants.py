@@ -185,6 +185,7 @@ def test_schedules_and_deployments_are_the_shops_own(shops):
         specs = {spec["name"]: spec for spec in load_specs()}
         assert specs["sync-woocommerce"]["schedule"] == {"cron": "*/10 * * * *"}
         assert "sync-xero" not in specs  # not one of the grocer's sources
+        assert "outbound-klaviyo-profiles" in specs and "outbound-xero-invoices" not in specs
         assert settings.tenant_scoped("sync-woocommerce") == "sync-woocommerce@grocer"
 
 

@@ -49,9 +49,12 @@ live as (
         ) as amount_credited
     from reconciliation
     inner join invoices on reconciliation.invoice_id = invoices.invoice_id
+    inner join {{ ref('stg_woocommerce__orders') }} as orders on reconciliation.order_id = orders.order_id
     left join credit_notes on reconciliation.order_number = credit_notes.order_number
     where
-        reconciliation.reconciliation_status in ('matched', 'amount_mismatch')
+        -- changed after the last Xero sync: Xero may have voided it already (xero_synced_at)
+        orders.updated_at < {{ xero_synced_at() }}
+        and reconciliation.reconciliation_status in ('matched', 'amount_mismatch')
         and (
             reconciliation.order_source_status in ('cancelled', 'failed', 'refunded')
             or reconciliation.is_trashed
