@@ -5,12 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 
-from seamline.masking import MASK
+from seamline import masking
 
 # bump to make every job write again under new keys (never needed in normal operation)
 PAYLOAD_VERSION = "1"
 
-_EMAIL = re.compile(r"[^\s@\"'<>(),;:]+@[^\s@\"'<>(),;:]+\.[A-Za-z]{2,}")
 _PII_FIELDS = {"email", "emailaddress", "name", "firstname", "lastname", "first_name", "last_name", "phone",
                "phone_number", "address", "address1", "address_1", "addresses", "phones", "customer_email"}
 
@@ -30,14 +29,14 @@ def pii_free(value):
     if isinstance(value, list):
         return [pii_free(v) for v in value]
     if isinstance(value, str):
-        return _EMAIL.sub(MASK, value)
+        return masking.mask_pii(value)
     return value
 
 
 def mask_pii(text: str, values: tuple[str | None, ...] = ()) -> str:
-    """A vendor message with emails, and the row's own personal values, masked."""
-    text = _EMAIL.sub(MASK, text)
+    """A vendor message with emails and phones, and the row's own personal values (a name), masked."""
+    text = masking.mask_pii(text)
     for value in values:
         if value and len(value) >= 2:
-            text = re.sub(re.escape(value), MASK, text, flags=re.IGNORECASE)
+            text = re.sub(re.escape(value), masking.MASK, text, flags=re.IGNORECASE)
     return text
