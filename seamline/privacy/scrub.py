@@ -63,29 +63,35 @@ class Matcher:
         self.params[name], self.params[f"{name}_scope"] = sorted(hashes), scope
         return name
 
-    def _own(self, table: Table, *, no_email_root: str) -> list[str]:
-        """Email and phone evidence in this table's own columns."""
-        conds = [f"{email_hash_sql(quote(c.name))} = any(%(emails)s)" for c in table.email_columns]
+    def _emails(self, table: Table) -> list[str]:
+        return [f"{email_hash_sql(quote(c.name))} = any(%(emails)s)" for c in table.email_columns]
+
+    def _phones(self, table: Table) -> str | None:
         phones = [f"{phone_hash_sql(quote(c.name))} = any(%(phones)s)" for c in table.phone_columns]
-        if phones and self.identity.phones:
-            conds.append(f"({no_email_root}) and ({' or '.join(phones)})")
-        return conds
+        return " or ".join(phones) if phones and self.identity.phones else None
 
     @staticmethod
     def _no_email(table: Table) -> str:
         return " and ".join(f"coalesce(trim({quote(c.name)}), '') = ''" for c in table.email_columns) or "true"
 
+    def _child_rows(self, child: Table, cond: str) -> str:
+        # not correlated with the root's row: Postgres hashes the subquery's result once
+        return f"_dlt_id in (select _dlt_root_id from {child.qualified} where {cond})"
+
     def where(self, table: Table) -> str | None:
         no_email = self._no_email(table)
-        conds = self._own(table, no_email_root=no_email)
+        conds = self._emails(table)
+        if phones := self._phones(table):
+            conds.append(f"({no_email}) and ({phones})")
         if table.has("_dlt_id"):
             for child in children_of(table, self.siblings):
-                child_conds = self._own(child, no_email_root=no_email)
+                evidence = self._emails(child)
                 if self.use_mentions and (hay := _haystack(child.searchable_columns)):
-                    child_conds.append(_mentions(hay))
-                if child_conds:
-                    conds.append(f"_dlt_id in (select _dlt_root_id from {child.qualified} "
-                                 f"where {_any(child_conds)})")
+                    evidence.append(_mentions(hay))
+                if evidence:
+                    conds.append(self._child_rows(child, _any(evidence)))
+                if phones := self._phones(child):
+                    conds.append(f"({no_email}) and {self._child_rows(child, phones)}")
         if self.source is not None:
             if table.is_person_table and table.key_column and (param := self._key_param(table)):
                 conds.append(f"{key_hash_sql(quote(table.key_column), f'%({param}_scope)s')} = any(%({param})s)")
