@@ -301,3 +301,29 @@ def test_erase_before_any_sync_records_and_bad_email_is_refused(database, monkey
     assert "nobody.yet" not in out.lower()
     assert rows(database, "select email_sha256, counts::text from erase_empty_ops.erasures") == [
         (hashlib.sha256(b"nobody.yet@example.com").hexdigest(), "{}")]
+
+
+def test_person_columns_are_found_by_name():
+    """The rule, on dlt's flattened names: new columns of the same kind are covered unlisted."""
+    from seamline.privacy.catalog import Column, Table
+
+    orders = Table("raw_woocommerce", "orders", [Column(name, "character varying") for name in (
+        "billing__email", "billing__phone", "shipping__address_2", "billing__company", "customer_note",
+        "customer_ip_address", "delivery__contact__name", "number", "status", "currency", "payment_method_title")]
+        + [Column("total", "numeric"), Column("customer_id", "bigint")])
+    assert [c.name for c in orders.email_columns] == ["billing__email"]
+    assert [c.name for c in orders.phone_columns] == ["billing__phone"]
+    assert [c.name for c in orders.personal_columns] == [
+        "billing__email", "billing__phone", "shipping__address_2", "billing__company", "customer_note",
+        "customer_ip_address", "delivery__contact__name"]
+    assert orders.is_ledger and not orders.is_person_table
+    contacts = Table("raw_xero", "contacts", [Column(n, "character varying") for n in ("contact_id", "name")])
+    invoices = Table("raw_xero", "invoices", [Column(n, "character varying") for n in (
+        "invoice_id", "contact__contact_id", "contact__name", "reference")])
+    payments = Table("raw_xero", "payments", [Column("invoice__contact__contact_id", "character varying")])
+    assert contacts.key_column == "contact_id" and [c.name for c in contacts.personal_columns] == ["name"]
+    assert [c.name for c in invoices.references_to(contacts)] == ["contact__contact_id"]
+    assert [c.name for c in payments.references_to(contacts)] == ["invoice__contact__contact_id"]
+    assert [c.name for c in invoices.personal_columns] == ["contact__name"]
+    products = Table("raw_woocommerce", "products", [Column("name", "character varying")])
+    assert products.personal_columns == []  # a product's name is nobody's

@@ -5,7 +5,7 @@ vendor's payload grows (schema evolution) is covered the day it lands. The rule 
 column's last `__` segment (dlt flattens `billing.email` to `billing__email`):
 
 - email: a text column whose last segment contains `email` (`email`, `email_address`, `billing__email`);
-- phone: contains `phone`, `mobile` or `fax`;
+- phone: contains `phone`, `mobile` or `fax`; `info_string` (Finale's contact mechanisms) is both;
 - address: contains `address` (street lines, `ip_address` too) or is `city`, `suburb`, `postcode`,
   `postal_code`, `zip`, `latitude`, `longitude`;
 - name and free text: `first_name`, `last_name`, `full_name`, `username`, `display_name`, `company`,
@@ -33,6 +33,8 @@ _PERSONAL_LEAVES = {"first_name", "last_name", "full_name", "username", "display
                     "user_agent", "note", "customer_note", "customer_user_agent"}
 _ADDRESS_LEAVES = {"city", "suburb", "postcode", "postal_code", "zip", "latitude", "longitude"}
 _PERSON_SEGMENTS = {"contact", "customer", "profile", "billing", "shipping", "person"}
+# a value that is an email or a phone depending on a type column beside it (Finale's contact mechanisms)
+_CONTACT_VALUE_LEAVES = {"info_string"}
 
 
 def quote(name: str) -> str:
@@ -55,11 +57,12 @@ class Column:
 
     @property
     def is_email(self) -> bool:
-        return self.is_text and "email" in self.leaf
+        return self.is_text and ("email" in self.leaf or self.leaf in _CONTACT_VALUE_LEAVES)
 
     @property
     def is_phone(self) -> bool:
-        return self.is_text and any(word in self.leaf for word in ("phone", "mobile", "fax"))
+        return self.is_text and (any(word in self.leaf for word in ("phone", "mobile", "fax"))
+                                 or self.leaf in _CONTACT_VALUE_LEAVES)
 
     def is_personal(self, person_table: bool) -> bool:
         """Does this column hold something of the person (blanked when a ledger row is theirs)?"""
