@@ -139,29 +139,39 @@ def delete_loaded_job_files(db: Database) -> int:
     return removed
 
 
+def _ops_tables(cur) -> list[Table]:
+    return [t for t in load_tables(cur, [ops_schema()])[ops_schema()] if t.name not in _OWN_TABLES]
+
+
+def _erase_rows(cur, identity: Identity, counts: Counts) -> list[str]:
+    """Raw and staging datasets, snapshots, ops; returns the sources whose transformed rows changed."""
+    raw = load_tables(cur, settings.raw_schemas())
+    _discover_all(cur, raw, identity, settings.SOURCES)
+    customer_keys = _customer_keys(cur, identity)
+    stale = []
+    for source in settings.SOURCES:
+        raw_schema, staging_schema = _datasets(source)
+        if scrub(cur, raw[raw_schema], source, identity, counts):
+            stale.append(source)
+        scrub(cur, raw[staging_schema], source, identity, counts)
+    snapshots = settings.schema("snapshots")
+    scrub(cur, load_tables(cur, [snapshots])[snapshots], None, identity, counts)
+    ops_tables = _ops_tables(cur)
+    _drop_decisions(cur, ops_tables, customer_keys, counts)
+    redact_mentions(cur, ops_tables, identity, counts)
+    payloads.mark_all_read(cur, payloads.payload_tables(cur, ops_tables))
+    return stale
+
+
 def erase(db: Database, email: str, *, dry_run: bool = False) -> ErasureReport:
     identity = Identity.for_email(email)
     report = ErasureReport(uuid.uuid4().hex, next(iter(identity.emails)), dry_run)
     if not dry_run:
         ensure_ops_schema(db)  # ops.refresh_pending
     with _writers_paused(db):
-        with db.cursor(autocommit=False) as cur:
+        with db.cursor(autocommit=False) as cur:  # one transaction: all of it or nothing
             store.ensure_tables(cur)
-            raw = load_tables(cur, settings.raw_schemas())
-            _discover_all(cur, raw, identity, settings.SOURCES)
-            customer_keys = _customer_keys(cur, identity)
-            stale = []
-            for source in settings.SOURCES:
-                raw_schema, staging_schema = _datasets(source)
-                if scrub(cur, raw[raw_schema], source, identity, report.counts):
-                    stale.append(source)
-                scrub(cur, raw[staging_schema], source, identity, report.counts)
-            snapshots = settings.schema("snapshots")
-            scrub(cur, load_tables(cur, [snapshots])[snapshots], None, identity, report.counts)
-            ops_tables = [t for t in load_tables(cur, [ops_schema()])[ops_schema()] if t.name not in _OWN_TABLES]
-            _drop_decisions(cur, ops_tables, customer_keys, report.counts)
-            redact_mentions(cur, ops_tables, identity, report.counts)
-            payloads.mark_all_read(cur, payloads.payload_tables(cur, ops_tables))
+            stale = _erase_rows(cur, identity, report.counts)
             if dry_run:
                 cur.connection.rollback()
                 return report
@@ -206,29 +216,16 @@ def keep_out(db: Database, source: str, load_ids: list[str]) -> Counts:
         raw_schema, staging_schema = _datasets(source)
         touched = scrub(cur, tables[raw_schema], source, identity, counts)
         scrub(cur, tables[staging_schema], source, identity, counts)
-        ops_tables = [t for t in load_tables(cur, [ops_schema()])[ops_schema()] if t.name not in _OWN_TABLES]
-        payloads.redact_new(cur, payloads.payload_tables(cur, ops_tables), identity, counts)
+        payloads.redact_new(cur, payloads.payload_tables(cur, _ops_tables(cur)), identity, counts)
         found = [row for row in identity.rows() if row not in known]
         if found:  # a record of theirs new at the vendor (a second shop account): its id too
-            store.save_identifiers(cur, _identity_of(found), None)
+            store.save_identifiers(cur, Identity.from_rows(found), None)
         if touched - set(load_ids):
             _request_full_refresh(cur, [source])
     if counts:
         log.info("%s: kept erased people out: %s", source,
                  ", ".join(f"{table} {n}" for table, actions in sorted(counts.items()) for n in actions.values()))
     return counts
-
-
-def _identity_of(rows: list[tuple[str, str, str]]) -> Identity:
-    identity = Identity()
-    for kind, scope, value in rows:
-        if kind == "email":
-            identity.emails.add(value)
-        elif kind == "phone":
-            identity.phones.add(value)
-        else:
-            identity.keys.setdefault(scope, set()).add(value)
-    return identity
 
 
 def erase_cli(db: Database, email: str, *, dry_run: bool = False) -> int:

@@ -71,6 +71,19 @@ class Identity:
         normalized = normalize_email(email)
         return cls(emails={sha256_hex(normalized)}, mentions={normalized})
 
+    @classmethod
+    def from_rows(cls, rows) -> Identity:
+        """From (kind, scope, sha256) rows, as `rows()` gives and ops.erasure_identifiers keeps."""
+        identity = cls()
+        for kind, scope, value in rows:
+            if kind == "email":
+                identity.emails.add(value)
+            elif kind == "phone":
+                identity.phones.add(value)
+            else:
+                identity.keys.setdefault(scope, set()).add(value)
+        return identity
+
     @property
     def empty(self) -> bool:
         return not (self.emails or self.phones or any(self.keys.values()))

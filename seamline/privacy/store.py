@@ -75,12 +75,4 @@ def load(db) -> Identity:
             rows = cur.fetchall()
     except psycopg2.errors.UndefinedTable:  # no erasure ever: the tables come with the first one
         return Identity()
-    identity = Identity()
-    for kind, scope, value in rows:
-        if kind == "email":
-            identity.emails.add(value)
-        elif kind == "phone":
-            identity.phones.add(value)
-        else:
-            identity.keys.setdefault(scope, set()).add(value)
-    return identity
+    return Identity.from_rows(rows)
