@@ -327,3 +327,22 @@ def test_person_columns_are_found_by_name():
     assert [c.name for c in invoices.personal_columns] == ["contact__name"]
     products = Table("raw_woocommerce", "products", [Column("name", "character varying")])
     assert products.personal_columns == []  # a product's name is nobody's
+
+
+def test_erase_names_the_tables_it_could_not_clean(database, monkeypatch, capsys):
+    """A copy the erase does not own (an analyst's table in the marts schema, which dbt never
+    rebuilds) is found by the closing search: exit code 1, the table named, the email not."""
+    from flows.cli import main
+
+    monkeypatch.setenv("SEAMLINE_SCHEMA_PREFIX", "erase_residue_")
+    with database.cursor() as cur:
+        cur.execute("drop schema if exists erase_residue_marts cascade")
+        cur.execute("create schema erase_residue_marts")
+        cur.execute("create table erase_residue_marts.call_list (who text, note jsonb)")
+        cur.execute("insert into erase_residue_marts.call_list values "
+                    "('someone else', '{\"email\": \"Kept.Copy@Example.com\"}')")
+
+    assert main(["erase", "--email", "kept.copy@example.com"]) == 1
+    captured = capsys.readouterr()
+    assert "still mentioned in erase_residue_marts.call_list" in captured.err
+    assert "kept.copy" not in (captured.out + captured.err).lower()
