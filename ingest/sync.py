@@ -21,7 +21,7 @@ from ingest.http import AuthError, MalformedResponse, RateLimitExhausted, Source
 from ingest.pipeline import SOURCE_MODULES, make_pipeline, make_source, reconciler
 from seamline import settings
 from seamline.database import Database, get_database
-from seamline.erasure import keep_out
+from seamline.erasure import keep_out, keep_out_after_failure
 from seamline.errors import SeamlineError
 from seamline.masking import mask_text
 from seamline.ops import ResourceRun, ensure_ops_schema, quarantine, record_sync_runs, utcnow
@@ -252,6 +252,7 @@ def _run_locked(source: str, db: Database, full_refresh: bool, trigger: str, run
                             cursor_before=cursors_before.get(name), cursor_after=cursors_before.get(name))
                 for name in names]
         record_sync_runs(db, run_id, runs, trigger)
+        keep_out_after_failure(db, source)  # part of the load may have landed
         transient, needs = _classify(source, kind, message)
         return SourceResult(source, status, runs, message, recovered, run_id, transient, needs)
 

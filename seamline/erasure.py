@@ -228,6 +228,17 @@ def keep_out(db: Database, source: str, load_ids: list[str]) -> Counts:
     return counts
 
 
+def keep_out_after_failure(db: Database, source: str) -> None:
+    """A failed sync may still have loaded some of its packages (dlt commits per table): apply
+    the erasures anyway, so a build of the other sources cannot pick the person up. Never raises:
+    the sync's own failure is the one to report."""
+    try:
+        keep_out(db, source, [])
+    except Exception as exc:  # the database may be what failed the sync
+        log.warning("%s: erasures could not be re-applied after the failed sync (%s); the next "
+                    "successful sync applies them", source, type(exc).__name__)
+
+
 def erase_cli(db: Database, email: str, *, dry_run: bool = False) -> int:
     """The CLI: counts per table, the erasure id and the hash's prefix; never the email itself."""
     report = erase(db, email, dry_run=dry_run)
