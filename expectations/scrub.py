@@ -5,22 +5,39 @@ sees the bad status, the negative quantity or the malformed date as it was."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from seamline.masking import mask_pii
 
 
 def scrub_results(gx_dir: Path) -> int:
-    """Mask emails and phones in every stored validation result; returns how many files changed."""
+    """Mask emails and phones in every stored validation result; returns how many files changed.
+
+    Masked value by value, not in the file's text: in JSON an address may follow an escape
+    (`"\\tjane@..."`), where a text pattern would either miss it or break the escape."""
     changed = 0
     root = gx_dir / "uncommitted" / "validations"
     for path in root.rglob("*.json") if root.is_dir() else ():
         text = path.read_text()
-        masked = mask_pii(text)
-        if masked != text:
-            path.write_text(masked)
+        if "@" not in text and not any(ch.isdigit() for ch in text):
+            continue
+        result = json.loads(text)
+        masked = _masked(result)
+        if masked != result:
+            path.write_text(json.dumps(masked, indent=2))
             changed += 1
     return changed
+
+
+def _masked(value):
+    if isinstance(value, str):
+        return mask_pii(value)
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    return value
 
 
 def scrub_sample(values: list) -> list:

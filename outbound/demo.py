@@ -28,6 +28,10 @@ def show_outbound(db: Database, world=None) -> list[str]:
 
     results: dict[str, JobResult] = {}
     problems: list[str] = []
+    # the jobs act on the marts: bring Xero's copy up to the world's latest first (the webhook step
+    # moved the store on, and the bookkeeping integration with it)
+    sync_source("xero", db=db)
+    run_dbt(db, "build")
     for name in enabled(db):
         try:
             results[name] = run_named(db, name)

@@ -65,11 +65,12 @@ class OutboundStore:
         return row[0] if row else None
 
     def record_written(self, job: str, key: str, local_key: str, request: dict, status: int | None,
-                       remote_id: str | None) -> None:
-        """The log row and the map row in one transaction: both or neither."""
+                       remote_id: str | None, outcome: str = "written") -> None:
+        """The log row and the map row in one transaction: both or neither. `found`: the vendor
+        held the object already, and it is mapped instead of made."""
         ops = ops_schema()
         with self.db.cursor(autocommit=False) as cur:
-            self._log(cur, job, key, local_key, request, status, "written", remote_id, None)
+            self._log(cur, job, key, local_key, request, status, outcome, remote_id, None)
             cur.execute(
                 f"insert into {ops}.outbound_map (job, local_key, idempotency_key, remote_id) values (%s, %s, %s, %s) "
                 "on conflict (job, local_key) do update set idempotency_key = excluded.idempotency_key, "

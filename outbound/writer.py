@@ -59,6 +59,7 @@ class WriteFailed(SeamlineError):
 class Sent:
     remote_id: str | None
     status: int | None = None
+    found: bool = False  # the vendor held it already (made by someone else): mapped, not written
 
 
 @dataclass
@@ -67,6 +68,7 @@ class JobResult:
     status: str = "success"  # success | rejected (some rows) | stopped (a day limit) | dry_run
     planned: int = 0
     written: int = 0
+    found: int = 0  # already in the vendor's system, made by someone else: mapped, not written
     skipped: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (local key, vendor message)
     sample: list[str] = field(default_factory=list)  # the first local keys of the plan
@@ -80,6 +82,8 @@ class JobResult:
             keys = ", ".join(self.sample) + (", ..." if self.planned > len(self.sample) else "")
             return f"{head} (dry run){': ' + keys if keys else ''}"
         text = f"{head}, {self.written} written, {self.skipped} already done, {len(self.rejected)} rejected"
+        if self.found:
+            text += f", {self.found} found in the vendor's system"
         return f"{text} ({self.message})" if self.message else text
 
 
@@ -142,6 +146,7 @@ class Context:
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self._store: OutboundStore | None = None
         self._clients: dict[str, object] = {}
+        self.memo: dict = {}  # what a job keeps for the run (e.g. lookups made ahead of its writes)
 
     @property
     def store(self) -> OutboundStore:
@@ -233,8 +238,10 @@ def _run(ctx: Context, job: Job, dry_run: bool, only: set[str] | None) -> JobRes
                 result.rejected.append((local, message))
                 log.warning("outbound %s: %s rejected: %s", job.name, local, message)
             else:
-                store.record_written(job.name, key, local, summary, answer.status, answer.remote_id)
-                result.written += 1
+                outcome = "found" if answer.found else "written"
+                store.record_written(job.name, key, local, summary, answer.status, answer.remote_id, outcome)
+                result.found += answer.found
+                result.written += not answer.found
     if result.rejected:
         result.status = "rejected"
     return result

@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from urllib.parse import urlencode
 
 from outbound.clients import send_json
 from outbound.keys import idempotency_key, mask_pii
-from outbound.writer import Context, Job, Rejected, Sent
+from outbound.writer import Context, Job, Rejected, Sent, WriteFailed
 
 CONTACTS_JOB = "xero_contacts"  # the map of contacts this job created (local key: the customer)
 DUE_DAYS = 7
@@ -72,12 +73,51 @@ def contact_local_key(row: dict) -> str:
     return f"customer:{row['customer_key']}" if row.get("customer_key") else f"order:{row['order_key']}"
 
 
+LOOKUP_SIZE = 50  # references per `where` query: a URL well under the servers' limits
+
+
 class XeroInvoices(Job):
     name = "xero_invoices"
     vendor = "xero"
     model = "outbound_xero_invoices"
     local_key_column = "order_key"
     order_by = "order_id"
+
+    def rows(self, ctx: Context) -> list[dict]:
+        rows = super().rows(ctx)
+        ctx.memo["references"] = [str(row["order_number"]) for row in rows]
+        return rows
+
+    def existing_invoice(self, ctx: Context, reference: str) -> str | None:
+        """Read before write: our copy of Xero is as old as its last sync, and another hand (the
+        shop's bookkeeping integration, a person) may have invoiced the order since; an invoice
+        Xero holds for it, in any status, is mapped instead of a second one made. Asked for up to
+        LOOKUP_SIZE orders at a time (one `where` query), ahead of their writes."""
+        found = ctx.memo.setdefault("invoices_found", {})
+        asked = ctx.memo.setdefault("references_asked", set())
+        if reference not in asked:
+            upcoming = ctx.memo.get("references") or [reference]
+            start = upcoming.index(reference) if reference in upcoming else 0
+            chunk = [ref for ref in upcoming[start:] if ref not in asked][:LOOKUP_SIZE] or [reference]
+            if reference not in chunk:
+                chunk = [reference, *chunk[:LOOKUP_SIZE - 1]]
+            found.update(self._existing(ctx, chunk))
+            asked.update(chunk)
+        return found.get(reference)
+
+    def _existing(self, ctx: Context, references: list[str]) -> dict[str, str]:
+        where = " OR ".join(f'Reference=="{ref}"' for ref in references)
+        try:
+            _, body = send_json(ctx.client("xero"), "xero", "GET", f"Invoices?{urlencode({'where': where})}", None,
+                                resource="invoices")
+        except Rejected as exc:  # our own query refused: a bug or an API change, not a row's fault
+            raise WriteFailed(f"{self.name}: Xero refused the lookup of existing invoices: {exc}",
+                              transient=False) from None
+        found: dict[str, str] = {}
+        for invoice in (body or {}).get("Invoices") or []:
+            if invoice.get("Type") == "ACCREC" and invoice.get("Reference") in references:
+                found.setdefault(invoice["Reference"], invoice["InvoiceID"])
+        return found
 
     def summary(self, row: dict) -> dict:
         return {"order_key": row["order_key"], "reference": row["order_number"], "currency": row["currency"],
@@ -87,6 +127,9 @@ class XeroInvoices(Job):
         return (row.get("customer_email"), row.get("first_name"), row.get("last_name"))
 
     def send(self, ctx: Context, row: dict, key: str) -> Sent:
+        existing = self.existing_invoice(ctx, str(row["order_number"]))
+        if existing:
+            return Sent(existing, 200, found=True)
         client = ctx.client("xero")
         contact_id = row.get("contact_id") or self._contact(ctx, row)
         ordered = row["ordered_at"]

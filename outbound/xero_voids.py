@@ -37,6 +37,10 @@ class XeroVoids(Job):
     def send(self, ctx: Context, row: dict, key: str) -> Sent:
         client = ctx.client("xero")
         if row["action"] == "void":
+            # read before write: voided since our last sync (by the bookkeeping integration, a person)
+            current, _ = client.get_json(f"{client.base_url}/Invoices/{row['invoice_id']}", resource="invoices")
+            if (_first_list(current, "Invoices") or {}).get("Status") in ("VOIDED", "DELETED"):
+                return Sent(row["invoice_id"], 200, found=True)
             body = {"Invoices": [{"InvoiceID": row["invoice_id"], "Status": "VOIDED"}]}
             status, answer = send_json(client, "xero", "POST", f"Invoices/{row['invoice_id']}", body,
                                        resource="invoices", headers={"Idempotency-Key": key})

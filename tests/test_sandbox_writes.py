@@ -105,6 +105,21 @@ def test_a_created_xero_invoice_is_listed_since_its_creation_with_xeros_totals(s
     assert single["InvoiceNumber"] == created["InvoiceNumber"] and single["Total"] == Decimal("21.81")
 
 
+def test_invoices_are_found_by_reference_with_a_where_filter(sandbox):
+    world, settings = sandbox
+    xero = Xero(settings)
+    orders = sorted(world.woocommerce.orders)[:3]
+    where = " OR ".join(f'Reference=="{oid}"' for oid in [*orders, 999999])
+    r = xero.send("GET", "Invoices", params={"where": where})
+    assert r.status_code == 200, r.text
+    found = {(inv["Reference"], inv["InvoiceID"]) for inv in r.json()["Invoices"]}
+    expected = {(str(oid), world.xero.invoice_id(inv)) for oid in orders
+                for inv in world.xero.invoices_for_reference(str(oid))}
+    assert found == expected and len(found) >= 2
+    r = xero.send("GET", "Invoices", params={"where": 'Total>100'})
+    assert r.status_code == 400 and "Reference==" in r.text
+
+
 def test_inclusive_amounts_and_a_contact_named_for_the_first_time(sandbox):
     world, settings = sandbox
     xero = Xero(settings)

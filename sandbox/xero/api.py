@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+import re
 from array import array
 from bisect import bisect_right
 from datetime import datetime, timezone
@@ -51,6 +52,21 @@ PROVIDER = "Seamline Sandbox"
 COLLECTIONS = {
     "Invoices": True, "Contacts": True, "Payments": True, "CreditNotes": True, "Items": False, "Accounts": False,
 }
+
+
+_WHERE_REFERENCE = re.compile(r'^\s*Reference\s*==\s*"([^"]*)"\s*$')
+
+
+def _references(where: str) -> list[str] | None:
+    """The references of a `Reference=="A" OR Reference=="B"` filter (how a writer asks whether an
+    order is invoiced already); None for any other expression."""
+    refs = []
+    for part in re.split(r"\s+OR\s+", where.strip()):
+        match = _WHERE_REFERENCE.match(part)
+        if match is None:
+            return None
+        refs.append(match.group(1))
+    return refs
 
 
 class XeroError(Exception):
@@ -214,8 +230,15 @@ class XeroAPI:
     def _list(self, request: Request, name: str, headers: dict) -> Response:
         q = request.query_params
         if q.get("where"):
-            raise self._validation("The sandbox does not evaluate 'where' filters; use If-Modified-Since, "
-                                   "Statuses or includeArchived.", headers)
+            references = _references(q["where"]) if name == "Invoices" else None
+            if references is None:
+                raise self._validation("The sandbox evaluates only 'where' filters of the form "
+                                       'Reference=="A" OR Reference=="B" on Invoices; use If-Modified-Since, '
+                                       "Statuses or includeArchived.", headers)
+            with self.world.lock:
+                found = [inv for ref in references for inv in self.store.invoices_for_reference(ref)]
+                body = {**self._envelope(request), name: [self._render(name, inv, False) for inv in found]}
+            return json_response(body, headers=headers)
         since_ms = None
         raw_since = request.headers.get("if-modified-since")
         if raw_since:

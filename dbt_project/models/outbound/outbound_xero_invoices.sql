@@ -4,8 +4,8 @@
 -- says missing_invoice): one row per order with its lines as JSON, the customer to invoice and
 -- the Xero contact that already carries the customer's email, if any. Cancelled, failed,
 -- refunded and trashed orders are invoiced too (the bookkeeping rule: every order has one
--- invoice); outbound_xero_voids then voids them. Only orders placed before the last Xero sync
--- (xero_synced_at): a newer one may be invoiced already in Xero, unseen by our copy.
+-- invoice); outbound_xero_voids then voids them. Our copy of Xero may be older than an invoice
+-- someone else made since: the job asks Xero by Reference before creating one.
 with
 
 missing as (
@@ -89,4 +89,3 @@ inner join orders on missing.order_id = orders.order_id
 left join customers on missing.order_key = customers.order_key
 left join contacts on coalesce(customers.email, orders.customer_email) = contacts.email
 left join lines on missing.order_id = lines.order_id
-where orders.ordered_at < {{ xero_synced_at() }}
