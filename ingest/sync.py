@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from ingest.columnar import prune_replaced_children
 from ingest.http import AuthError, MalformedResponse, RateLimitExhausted, SourceError, SyncStats
 from ingest.pipeline import SOURCE_MODULES, make_pipeline, make_source, reconciler
+from ingest.resume import reload_interrupted_tables
 from seamline import settings
 from seamline.database import Database, get_database
 from seamline.erasure import keep_out, keep_out_after_failure
@@ -176,6 +177,7 @@ def finish_pending(pipeline) -> list[str]:
         return []
     log.warning("%s: finishing %d load package(s) left by an interrupted run", pipeline.pipeline_name, pending)
     pipeline.normalize()
+    reload_interrupted_tables(pipeline)
     return list(pipeline.load().loads_ids)
 
 

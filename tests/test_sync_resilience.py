@@ -96,3 +96,37 @@ def test_sigkill_mid_sync_then_rerun_loses_and_doubles_nothing(database, tmp_pat
     assert killed >= 1
     assert final.returncode == 0, final.stderr
     assert_matches_world(database, world, schema="crash_raw_woocommerce")
+
+
+# a child that dies the moment a COPY has committed, before dlt marks the job done: the window
+# in which a kill used to leave a job that could never load again (a duplicate _dlt_id)
+DIE_AFTER_COPY = """
+import os, sys
+from dlt.destinations.impl.postgres import postgres
+run = postgres.PostgresCsvCopyJob.run
+def run_then_die(self):
+    run(self)
+    if os.path.basename(self._file_path).startswith(os.environ["DIE_AFTER_TABLE"] + "."):
+        os._exit(137)
+postgres.PostgresCsvCopyJob.run = run_then_die
+from flows.cli import main
+sys.exit(main(["sync", "woocommerce"]))
+"""
+
+
+def test_a_load_killed_right_after_a_copy_commits_finishes_on_the_next_run(database, tmp_path):
+    world = World(seed=44, scale=300, start=START)
+    env = {**os.environ, "DATABASE_URL": database.url, "SEAMLINE_SCHEMA_PREFIX": "copykill_",
+           "SEAMLINE_HOME": str(tmp_path)}
+    with serve_world(world) as server:
+        env.update(server.settings())
+        for table in ("orders__line_items", "orders"):  # a child table's staging copy, then a root's
+            child = subprocess.run([sys.executable, "-c", DIE_AFTER_COPY], env={**env, "DIE_AFTER_TABLE": table},
+                                   capture_output=True, text=True, timeout=300, cwd=settings.PROJECT_ROOT)
+            assert child.returncode == 137, child.stderr[-2000:]
+            world.advance(1)
+        final = subprocess.run([sys.executable, "-m", "flows.cli", "sync", "woocommerce"], env=env,
+                               capture_output=True, text=True, timeout=300, cwd=settings.PROJECT_ROOT)
+    assert final.returncode == 0, final.stderr[-3000:]
+    assert "reloading" in final.stderr and "orders" in final.stderr
+    assert_matches_world(database, world, schema="copykill_raw_woocommerce")  # orders and their lines, once
