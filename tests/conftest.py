@@ -50,6 +50,12 @@ def database():
     server.cleanup()
 
 
+def rows(db, sql: str, *params) -> list[tuple]:
+    with db.cursor() as cur:
+        cur.execute(sql, params or None)
+        return cur.fetchall()
+
+
 def scalar(db, sql: str, *params):
     """The first column of the first row of a query."""
     with db.cursor() as cur:

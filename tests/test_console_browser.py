@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from conftest import log_in, scalar, serve_world
+from conftest import log_in, rows, scalar, serve_world
 from test_dbt_lightspeed_finale import web_revenue_by_day
 
 from flows.dashboard import DashboardServer, build_dashboard_app
@@ -30,12 +30,6 @@ def timed(label: str, fn, *args, **kwargs):
     result = fn(*args, **kwargs)
     TIMINGS[label] = round(time.monotonic() - started, 1)
     return result
-
-
-def rows(db, sql: str, *params) -> list[tuple]:
-    with db.cursor() as cur:
-        cur.execute(sql, params or None)
-        return cur.fetchall()
 
 
 def make_a_phone_tie(world: World):

@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import datetime, timezone
 
 import pytest
-from conftest import scalar, serve_world
+from conftest import rows, scalar, serve_world
 
 from sandbox.world import World
 from seamline import settings
@@ -16,12 +16,6 @@ from seamline import settings
 START = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
 SOURCES = ("woocommerce", "klaviyo", "xero")
 KIND = {"missing_invoice": "missing", "amount_mismatch": "amount_mismatch", "voided": "voided"}
-
-
-def rows(db, sql: str, *params) -> list[tuple]:
-    with db.cursor() as cur:
-        cur.execute(sql, params or None)
-        return cur.fetchall()
 
 
 def drop_views_on_raw(db) -> list[str]:

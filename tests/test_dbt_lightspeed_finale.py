@@ -9,7 +9,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import scalar, serve_world
+from conftest import rows, scalar, serve_world
 
 from sandbox.catalog import CATALOG
 from sandbox.woocommerce.store import order_totals
@@ -27,12 +27,6 @@ SHOP_MODELS = {
     "marts.fct_orders": ("order_key", "channel = 'shop'"),
     "marts.fct_order_lines": ("order_line_key", "channel = 'shop'"),
 }
-
-
-def rows(db, sql: str, *params) -> list[tuple]:
-    with db.cursor() as cur:
-        cur.execute(sql, params or None)
-        return cur.fetchall()
 
 
 def sync_all(db, full_refresh: bool) -> None:

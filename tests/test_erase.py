@@ -16,7 +16,7 @@ from contextlib import redirect_stdout
 from decimal import Decimal
 
 import pytest
-from conftest import scalar, serve_world
+from conftest import rows, scalar, serve_world
 
 from sandbox.people import apply_phone_variant
 from sandbox.world import DEFAULT_START, World
@@ -31,12 +31,6 @@ def timed(label: str, fn, *args, **kwargs):
     result = fn(*args, **kwargs)
     TIMINGS[label] = round(time.monotonic() - started, 1)
     return result
-
-
-def rows(db, sql: str, *params) -> list[tuple]:
-    with db.cursor() as cur:
-        cur.execute(sql, params or None)
-        return cur.fetchall()
 
 
 def needles(person) -> list[str]:

@@ -17,7 +17,7 @@ from collections import Counter
 from datetime import datetime, timezone
 
 import pytest
-from conftest import scalar, serve_world
+from conftest import rows, scalar, serve_world
 
 from sandbox.world import World
 from seamline import settings
@@ -25,12 +25,6 @@ from seamline import settings
 PREFIX = "outbound_t_"
 START = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
 SOURCES = ("woocommerce", "klaviyo", "xero", "finale")
-
-
-def rows(db, sql: str, *params) -> list[tuple]:
-    with db.cursor() as cur:
-        cur.execute(sql, params or None)
-        return cur.fetchall()
 
 
 def marts() -> str:

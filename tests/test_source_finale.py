@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from conftest import scalar, serve_world
+from conftest import rows, scalar, serve_world
 
 from ingest.http import SyncStats
 from ingest.pipeline import make_pipeline, make_source
@@ -60,12 +60,6 @@ def windows(since: datetime, now: datetime | None = None) -> int:
         since += timedelta(days=30)
         count += 1
     return count
-
-
-def rows(db, sql: str, *params) -> list[tuple]:
-    with db.cursor() as cur:
-        cur.execute(sql, params or None)
-        return cur.fetchall()
 
 
 def ids(db, sql: str, *params) -> set:

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
-from conftest import scalar, serve_world
+from conftest import rows, scalar, serve_world
 
 from ingest.sync import sync_source, sync_sources
 from sandbox.klaviyo.api import ENDPOINT_TIER, TIERS
@@ -18,12 +18,6 @@ from sandbox.world import World
 
 START = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
 RESOURCES = ("profiles", "events", "lists", "campaigns", "metrics")
-
-
-def rows(db, sql: str, *params) -> list[tuple]:
-    with db.cursor() as cur:
-        cur.execute(sql, params or None)
-        return cur.fetchall()
 
 
 def assert_matches_world(db, world) -> None:

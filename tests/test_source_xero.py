@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from conftest import scalar, serve_world
+from conftest import rows, scalar, serve_world
 
 from ingest.sync import sync_source, sync_sources
 from sandbox.world import World
@@ -19,12 +19,6 @@ START = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
 RESOURCES = ("invoices", "contacts", "payments", "credit_notes", "items", "accounts")
 KEYS = {"invoices": "invoice_id", "contacts": "contact_id", "payments": "payment_id",
         "credit_notes": "credit_note_id", "items": "item_id", "accounts": "account_id"}
-
-
-def rows(db, sql: str, *params) -> list[tuple]:
-    with db.cursor() as cur:
-        cur.execute(sql, params or None)
-        return cur.fetchall()
 
 
 def at_ms(value: int) -> datetime:
