@@ -252,7 +252,8 @@ def test_klaviyo_profiles_killed_and_rerun_make_one_profile_per_email(landed, da
 
 def test_placed_order_events_resent_are_not_duplicated(landed, database):
     """Klaviyo already holds every order's Placed Order event (its WooCommerce integration sent them);
-    events our copy lost are sent again with the same unique_id, and Klaviyo keeps one."""
+    events our copy lost are sent again with the same unique_id, and Klaviyo keeps one, a killed
+    run's resent event included."""
     from flows.dbt import run_dbt
     from outbound.jobs import run_named
 
@@ -264,9 +265,12 @@ def test_placed_order_events_resent_are_not_duplicated(landed, database):
     assert run_dbt(database, "build", "--select", "+outbound_klaviyo_placed_orders").success
     assert scalar(database, f"select count(*) from {marts()}.outbound_klaviyo_placed_orders") == 3
     before = world.klaviyo.event_count
+    # killed between Klaviyo's answer to the second event and the map write, then run again
+    child = run_killed("klaviyo_placed_orders", after=1)
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
     result = run_named(database, "klaviyo_placed_orders")
-    assert result.written == 3 and result.rejected == []
-    assert world.klaviyo.event_count == before
+    assert (result.written, result.skipped, result.rejected) == (2, 1, [])
+    assert world.klaviyo.event_count == before  # the resent second event (same unique_id) kept once
     again = run_named(database, "klaviyo_placed_orders")
     assert again.written == 0 and again.skipped == 3
 
