@@ -106,7 +106,7 @@ def run_dbt(db: Database, *args: str) -> DbtResult:
     lock.autocommit = True
     try:
         with lock.cursor() as cur:
-            cur.execute("select pg_advisory_lock(hashtext(%s))", (f"seamline.dbt.{settings.schema_prefix()}",))
+            cur.execute("select pg_advisory_lock(hashtext(%s))", (settings.dbt_lock_key(),))
         result = _invoke(list(args))
     finally:
         lock.close()  # closing the session releases the lock

@@ -77,7 +77,7 @@ def _writers_paused(db: Database):
         conn.autocommit = True
         stack.callback(conn.close)  # closing the session releases the lock
         with conn.cursor() as cur:  # the lock flows/dbt.py run_dbt takes for this prefix
-            cur.execute("select pg_advisory_lock(hashtext(%s))", (f"seamline.dbt.{settings.schema_prefix()}",))
+            cur.execute("select pg_advisory_lock(hashtext(%s))", (settings.dbt_lock_key(),))
         yield
 
 

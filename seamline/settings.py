@@ -30,6 +30,11 @@ def enabled_sources() -> tuple[str, ...]:
     return tuple(s for s in SOURCES if s in wanted) if wanted else SOURCES
 
 
+def dbt_lock_key() -> str:
+    """The advisory lock one dbt build of this prefix holds (flows/dbt.py); an erase takes it too."""
+    return f"seamline.dbt.{schema_prefix()}"
+
+
 def tenant_scoped(name: str) -> str:
     """A name shared in Prefect (deployments, concurrency limits), kept apart per tenant."""
     return f"{name}@{tenant()}" if tenant() else name

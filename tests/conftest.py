@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -54,6 +55,14 @@ def rows(db, sql: str, *params) -> list[tuple]:
     with db.cursor() as cur:
         cur.execute(sql, params or None)
         return cur.fetchall()
+
+
+def timed(timings: dict, label: str, fn, *args, **kwargs):
+    """Call fn, keeping how long it took under `label` (printed by the slow tests)."""
+    started = time.monotonic()
+    result = fn(*args, **kwargs)
+    timings[label] = round(time.monotonic() - started, 1)
+    return result
 
 
 def scalar(db, sql: str, *params):

@@ -5,13 +5,12 @@ the decision form's defences. One small world, synced once, under a schema prefi
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
-from conftest import log_in, rows, scalar, serve_world
+from conftest import log_in, rows, scalar, serve_world, timed
 from test_dbt_lightspeed_finale import web_revenue_by_day
 
 from flows.dashboard import DashboardServer, build_dashboard_app
@@ -23,13 +22,6 @@ SOURCES = ("woocommerce", "klaviyo", "xero", "lightspeed", "finale")
 # the two values a customer's phone ties on (the same update time in two systems)
 WEB_PHONE, KLAVIYO_PHONE = "0412 000 111", "+61412000222"
 TIMINGS: dict[str, float] = {}
-
-
-def timed(label: str, fn, *args, **kwargs):
-    started = time.monotonic()
-    result = fn(*args, **kwargs)
-    TIMINGS[label] = round(time.monotonic() - started, 1)
-    return result
 
 
 def make_a_phone_tie(world: World):
@@ -62,9 +54,9 @@ def console(database):
         customer = make_a_phone_tie(world)
         with serve_world(world):
             for name in SOURCES:
-                result = timed(f"sync {name}", sync_source, name, full_refresh=True, db=database)
+                result = timed(TIMINGS, f"sync {name}", sync_source, name, full_refresh=True, db=database)
                 assert result.status == "success", (name, result.message)
-            build = timed("dbt build", run_dbt, database, "build")
+            build = timed(TIMINGS, "dbt build", run_dbt, database, "build")
             assert build.success, build.failures
             app = build_dashboard_app(database, password=PASSWORD, sources=list(SOURCES))
             with DashboardServer(app, port=0) as server:
@@ -186,7 +178,7 @@ def test_a_conflict_resolved_in_the_page_is_applied_by_the_transform(console, pa
                           f"from {PREFIX}ops.conflict_decisions") == [
         ("customer", "phone", "+61412000999", None, "Sam Operator", "rang her: neither number is current")]
 
-    build = timed("dbt build (decisions)", run_dbt, database, "build", "--select", "source:ops+")
+    build = timed(TIMINGS, "dbt build (decisions)", run_dbt, database, "build", "--select", "source:ops+")
     assert build.success, build.failures
     assert golden_phone(database, console) == "+61412000999"
     assert scalar(database, f"select count(*) from {PREFIX}marts.review_queue where review_key = %s", review_key) == 0
@@ -200,7 +192,7 @@ def test_a_conflict_resolved_in_the_page_is_applied_by_the_transform(console, pa
 def test_a_decision_survives_a_full_refresh(console, database):
     from flows.dbt import run_dbt
 
-    build = timed("dbt build --full-refresh (decisions)", run_dbt, database, "build", "--full-refresh",
+    build = timed(TIMINGS, "dbt build --full-refresh (decisions)", run_dbt, database, "build", "--full-refresh",
                   "--select", "source:ops+")
     assert build.success, build.failures
     assert golden_phone(database, console) == "+61412000999"
@@ -218,9 +210,9 @@ def test_a_newer_source_value_reopens_the_decision(console, page, database):
     world.advance(1)
     customer.phone, customer.modified = "0412 000 333", world.clock.now()  # they changed it on the web store
     with serve_world(world):
-        result = timed("sync woocommerce (incremental)", sync_source, "woocommerce", db=database)
+        result = timed(TIMINGS, "sync woocommerce (incremental)", sync_source, "woocommerce", db=database)
     assert result.status == "success", result.message
-    build = timed("dbt build (reopen)", run_dbt, database, "build", "--select", "source:ops+")
+    build = timed(TIMINGS, "dbt build (reopen)", run_dbt, database, "build", "--select", "source:ops+")
     assert build.success, build.failures
     # the new value is not silently overridden, and the decision is back in the queue
     assert golden_phone(database, console) == "+61412000333"

@@ -4,12 +4,11 @@ real dlt syncs, real embedded Postgres, real dbt)."""
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import rows, scalar, serve_world
+from conftest import rows, scalar, serve_world, timed
 
 from sandbox.catalog import CATALOG
 from sandbox.woocommerce.store import order_totals
@@ -49,13 +48,6 @@ def drop_sources(db, names) -> None:
         make_pipeline(source, db).drop()
 
 
-def timed(label: str, timings: dict, fn, *args):
-    started = time.monotonic()
-    result = fn(*args)
-    timings[label] = round(time.monotonic() - started, 1)
-    return result
-
-
 @pytest.fixture(scope="module")
 def timings():
     out: dict[str, float] = {}
@@ -83,9 +75,9 @@ def landed(database, timings):
     with pytest.MonkeyPatch.context() as patch, serve_world(world) as server:
         # find WooCommerce's force-deleted orders on every sync, so web revenue is exact after a move
         patch.setenv("SOURCES__WOOCOMMERCE__RECONCILE_INTERVAL_HOURS", "0")
-        timed("sync (3 sources, full refresh)", timings, sync_all, database, True)
+        timed(timings, "sync (3 sources, full refresh)", sync_all, database, True)
         # full refresh: incremental models must not keep sales of another test's world
-        build = timed("dbt build --full-refresh", timings, run_dbt, database, "build", "--full-refresh")
+        build = timed(timings, "dbt build --full-refresh", run_dbt, database, "build", "--full-refresh")
         yield world, server, build
     drop_sources(database, ("lightspeed", "finale"))
     with database.cursor() as cur:
@@ -206,7 +198,7 @@ def test_stock_by_location_is_finales_and_lightspeeds_in_base_units(landed, data
 def test_product_survivorship_and_unit_conversion_unit_tests_pass(landed, database, timings):
     from flows.dbt import run_dbt
 
-    result = timed("dbt unit tests (products, revenue)", timings, run_dbt, database, "test", "--select",
+    result = timed(timings, "dbt unit tests (products, revenue)", run_dbt, database, "test", "--select",
                    "test_type:unit,int_product_fields_resolved", "test_type:unit,int_product_records",
                    "test_type:unit,fct_orders")
     assert result.success, result.failures
@@ -233,12 +225,12 @@ def test_an_incremental_run_after_six_hours_equals_a_full_refresh(landed, databa
     before = scalar(database, "select count(*) from intermediate.int_shop_sales")
     changes = world.advance(6)["lightspeed"]
     assert changes["sales"]  # new, voided or returned sales
-    timed("sync (3 sources, incremental)", timings, sync_all, database, False)
-    incremental = timed("dbt build (incremental)", timings, run_dbt, database, "build")
+    timed(timings, "sync (3 sources, incremental)", sync_all, database, False)
+    incremental = timed(timings, "dbt build (incremental)", run_dbt, database, "build")
     assert incremental.success, incremental.failures
     after_increment = _shop_rows(database)
     assert len(after_increment["intermediate.int_shop_sales"]) == len(world.lightspeed.sales) > before
-    full = timed("dbt build --full-refresh (after)", timings, run_dbt, database, "build", "--full-refresh")
+    full = timed(timings, "dbt build --full-refresh (after)", run_dbt, database, "build", "--full-refresh")
     assert full.success, full.failures
     after_full = _shop_rows(database)
     for model in SHOP_MODELS:

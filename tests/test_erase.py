@@ -11,12 +11,11 @@ import hashlib
 import io
 import json
 import logging
-import time
 from contextlib import redirect_stdout
 from decimal import Decimal
 
 import pytest
-from conftest import rows, scalar, serve_world
+from conftest import rows, scalar, serve_world, timed
 
 from sandbox.people import apply_phone_variant
 from sandbox.world import DEFAULT_START, World
@@ -24,13 +23,6 @@ from sandbox.world import DEFAULT_START, World
 PREFIX = "erase_"
 SOURCES = ["woocommerce", "klaviyo", "xero", "lightspeed", "finale"]
 TIMINGS: dict[str, float] = {}
-
-
-def timed(label: str, fn, *args, **kwargs):
-    started = time.monotonic()
-    result = fn(*args, **kwargs)
-    TIMINGS[label] = round(time.monotonic() - started, 1)
-    return result
 
 
 def needles(person) -> list[str]:
@@ -121,9 +113,9 @@ def synced(database):
         # someone no other test's world left in this database, so "found nowhere" means erased
         person = next(p for p in candidates(world) if not mentions(database, needles(p)))
         with serve_world(world):
-            for result in timed("sync", sync_sources, SOURCES, full_refresh=True, db=database):
+            for result in timed(TIMINGS, "sync", sync_sources, SOURCES, full_refresh=True, db=database):
                 assert result.status == "success", (result.source, result.message)
-            build = timed("dbt build", run_dbt, database, "build")
+            build = timed(TIMINGS, "dbt build", run_dbt, database, "build")
             assert build.success, build.failures
             evolve_schema(database, person)
             keep_raw_bodies(database, person, tag="before")
@@ -169,7 +161,7 @@ def erased(db, synced) -> dict:
     if synced["erased"] is None:
         revenue = f"select sum(order_total) from {PREFIX}marts.fct_orders"
         before = scalar(db, revenue)
-        code, output = timed("erase", erase_cli, "--email", f"  {synced['person'].email.upper()} ")
+        code, output = timed(TIMINGS, "erase", erase_cli, "--email", f"  {synced['person'].email.upper()} ")
         synced["erased"] = {"code": code, "output": output, "sum_before": before, "sum_after": scalar(db, revenue)}
     return synced["erased"]
 
@@ -248,13 +240,13 @@ def test_person_stays_out_after_next_sync(database, synced, caplog):
     keep_raw_bodies(database, person, tag="after")  # the vendor still sends webhooks about them
     caplog.set_level(logging.INFO, logger="seamline.erasure")
     with serve_world(world):
-        for result in timed("second sync", sync_sources, SOURCES, db=database):
+        for result in timed(TIMINGS, "second sync", sync_sources, SOURCES, db=database):
             assert result.status == "success", (result.source, result.message)
     # the vendors served them again, and the sync took them out before dbt could see them
     kept_out = " ".join(r.getMessage() for r in caplog.records if r.name == "seamline.erasure")
     assert "erase_raw_woocommerce.customers" in kept_out and "erase_raw_klaviyo.profiles" in kept_out
     assert "erase_ops.webhook_events" in kept_out and "erase_ops.quarantine" in kept_out
-    build = timed("second dbt build", run_dbt, database, "build")
+    build = timed(TIMINGS, "second dbt build", run_dbt, database, "build")
     assert build.success, build.failures
 
     assert mentions(database, needles(person)) == []
