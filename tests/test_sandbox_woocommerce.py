@@ -105,6 +105,27 @@ def test_customers_ignore_modified_after(shop):
     assert len(got) == len(world.woocommerce.customers)
 
 
+def test_customers_include_limits_to_those_ids_and_id_desc_pages_newest_first(shop):
+    world, base = shop
+    customers = world.woocommerce.customers
+    wanted = sorted(customers)[5:50]  # 45 of the 75: more than two pages of 20
+    asked = list(reversed(wanted)) + [10**9]  # an id no customer has is simply not found
+    got, pages, first = walk(f"{base}/customers", {"per_page": 20, "include": ",".join(map(str, asked)),
+                                                   "orderby": "include"})
+    assert [c["id"] for c in got] == list(reversed(wanted))  # in the order asked
+    assert pages == 3 and int(first.headers["X-WP-Total"]) == len(wanted) < len(customers)
+    assert {c["email"] for c in got} == {customers[cid].email for cid in wanted}
+    by_id, _, _ = walk(f"{base}/customers", {"per_page": 100, "include": ",".join(map(str, asked)),
+                                             "orderby": "id", "order": "desc"})
+    assert [c["id"] for c in by_id] == sorted(wanted, reverse=True)
+    newest = requests.get(f"{base}/customers", params={"per_page": 7, "orderby": "id", "order": "desc"},
+                          auth=AUTH, timeout=10)
+    assert [c["id"] for c in newest.json()] == sorted(customers, reverse=True)[:7]
+    assert int(newest.headers["X-WP-Total"]) == len(customers)
+    bad = requests.get(f"{base}/customers", params={"include": "3,x"}, auth=AUTH, timeout=10)
+    assert bad.status_code == 400 and bad.json()["code"] == "rest_invalid_param"
+
+
 def test_advance_shows_changes_trash_and_force_deletes():
     world = World(seed=12, scale=200, start=START)
     with serve_world(world) as server:

@@ -4,7 +4,8 @@ Follows the real API where connectors trip: Basic auth or query-string keys, bar
 JSON arrays with X-WP-Total / X-WP-TotalPages and a Link header, `modified_after`
 read in store-local time unless `dates_are_gmt=true`, an exclusive lower bound,
 `after` filtering on the created date, trashed orders hidden from `status=any`, and
-customers with no modified filter at all.
+customers with no modified filter at all (only `include=<ids>`, and `orderby` id, name,
+registered_date or include, either `order`).
 """
 
 from __future__ import annotations
@@ -334,9 +335,17 @@ class WooCommerceAPI:
 
         def build():
             # the real endpoint has no modified filter: modified_after is silently ignored
-            return self._sort(list(self.store.customers.values()), request, "name", {
+            records = list(self.store.customers.values())
+            include = _id_list(q, "include")
+            if include is not None:  # WP_User_Query `include`: only these ids (per_page still pages them)
+                wanted = set(include)
+                records = [c for c in records if c.id in wanted]
+            # orderby=include keeps the order the ids were given in
+            position = {cid: i for i, cid in enumerate(include or ())}
+            return self._sort(records, request, "name", {
                 "id": lambda c: c.id, "name": lambda c: (c.last_name, c.first_name, c.id),
-                "registered_date": lambda c: (c.created, c.id), "include": lambda c: c.id,
+                "registered_date": lambda c: (c.created, c.id),
+                "include": lambda c: (position.get(c.id, len(position)), c.id),
             })
 
         key = ("customers", tuple(sorted((k, v) for k, v in q.items() if k not in ("page", "per_page"))))
@@ -362,6 +371,17 @@ class WooCommerceAPI:
 
         key = ("products", tuple(sorted((k, v) for k, v in q.items() if k not in ("page", "per_page"))))
         return self._page(request, key, build, render_product)
+
+
+def _id_list(q, name: str) -> list[int] | None:
+    """A WordPress id-list parameter: `1,2,3` (or `1 2 3`); None when absent."""
+    raw = q.get(name)
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return [int(part) for part in raw.replace(",", " ").split()]
+    except ValueError:
+        raise ValueError(name) from None
 
 
 def _in_bounds(created: datetime, modified: datetime, bounds: dict) -> bool:
