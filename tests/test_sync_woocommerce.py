@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
-from conftest import scalar, serve_world
+from conftest import rows, scalar, serve_world
 
+from ingest.cursor import parse_utc
+from ingest.http import SyncStats
+from ingest.pipeline import make_pipeline, make_source
 from ingest.sync import dataset_lock, sync_source
+from sandbox.woocommerce.render import gmt
 from sandbox.woocommerce.store import order_totals
 from sandbox.world import World
 
@@ -55,17 +60,19 @@ def test_run_is_recorded_in_ops(shop, database):
 def test_incremental_loads_exactly_the_changed_rows(shop, database, monkeypatch):
     world, _ = shop
     monkeypatch.setenv("SOURCES__WOOCOMMERCE__RECONCILE_INTERVAL_HOURS", "0")
+    known = max(world.woocommerce.customers)
     changes = world.advance(6)["woocommerce"]
     with serve_world(world):
         result = sync_source("woocommerce", db=database)
     assert result.status == "success", result.message
     runs = {r.resource: r for r in result.runs}
-    for resource in ("orders", "customers", "products"):
+    for resource in ("orders", "products"):
         assert runs[resource].rows_loaded == len(changes[resource]), resource
-    last_load = scalar(database, "select max(load_id) from raw_woocommerce._dlt_loads where status = 0")
-    with database.cursor() as cur:
-        cur.execute("select id from raw_woocommerce.orders where _dlt_load_id = %s", (last_load,))
-        assert {row[0] for row in cur.fetchall()} == changes["orders"]
+    assert loaded_ids(database, "orders") == changes["orders"]
+    # customers between full scans: the new sign-ups, and the changed customers the changed orders name
+    new, named = read_between_full_scans(world, changes, known)
+    assert runs["customers"].rows_loaded == len(new | (changes["customers"] & named)) >= len(new) > 0
+    assert runs["customers"].api_calls == len(new) // 100 + 1 + -(-len(named) // 100)
     # cost in proportion to change: at most changed/page size + a small constant per stream,
     # plus, when it is due, the key reconciliation (ids only: one call per 100 orders)
     reconcile_calls = -(-len(world.woocommerce.orders) // 100) + 1 + len(changes["orders_deleted"])
@@ -87,6 +94,15 @@ def test_incremental_loads_exactly_the_changed_rows(shop, database, monkeypatch)
     with serve_world(world):
         again = sync_source("woocommerce", db=database)  # nothing changed since: nothing loads
     assert again.status == "success" and again.rows == 0
+
+
+def read_between_full_scans(world, changes, known: int) -> tuple[set[int], set[int]]:
+    """What an incremental run reads between full scans: (the customers with an id above `known`,
+    the other customers named by the changed orders)."""
+    store = world.woocommerce
+    new = {cid for cid in store.customers if cid > known}
+    named = {store.orders[oid].customer_id for oid in changes["orders"]} - {0} - new
+    return new, named
 
 
 def test_a_record_stamped_in_the_cursors_own_second_is_not_lost(shop, database):
@@ -136,3 +152,81 @@ def test_transient_faults_are_retried_to_the_same_data(database, monkeypatch):
     assert scalar(database, "select count(*) from raw_woocommerce.orders") == len(world.woocommerce.orders)
     assert scalar(database, "select sum(total) from raw_woocommerce.orders") == sum(
         order_totals(o)["total"] for o in world.woocommerce.orders.values())
+
+
+def test_customers_come_with_their_orders_and_the_rest_with_the_next_full_scan(database, monkeypatch):
+    """Between full scans a run reads new sign-ups and the customers its changed orders name (the
+    endpoint has no modified filter); a profile edit without an order waits for the full scan."""
+    world = World(seed=23, scale=1500, start=START)
+    store = world.woocommerce
+    with serve_world(world):
+        assert sync_source("woocommerce", full_refresh=True, db=database).ok
+        known = max(store.customers)
+        changes = world.advance(30)["woocommerce"]
+        named_by_orders = {store.orders[oid].customer_id for oid in changes["orders"]} - {0}
+        with world.lock:  # one customer edits their profile and orders; another only edits theirs
+            ordering = next(store.customers[cid] for cid in sorted(named_by_orders)
+                            if cid <= known and cid not in changes["customers"])
+            quiet = next(c for c in store.customers.values() if c.id <= known and c.id not in named_by_orders
+                         and c.id not in changes["customers"])
+            for customer in (ordering, quiet):
+                customer.billing = replace(customer.billing, line1=f"{customer.id} Edited Street")
+                customer.modified = world.clock.now().replace(microsecond=0)
+            store.version += 1
+        changed = changes["customers"] | {ordering.id, quiet.id}
+        new, named = read_between_full_scans(world, changes, known)
+        stale = changed - new - named
+        assert ordering.id in named and quiet.id in stale and len(new) > 0
+
+        result = sync_source("woocommerce", db=database)
+        assert result.ok, result.message
+        run = {r.resource: r for r in result.runs}["customers"]
+        assert run.api_calls == len(new) // 100 + 1 + -(-len(named) // 100) <= len(changed) // 100 + 5
+        assert loaded_ids(database, "customers") == new | (changed & named)
+        assert run.rows_loaded == len(new | (changed & named))
+        assert scalar(database, "select count(distinct email) from raw_woocommerce.customers") == len(
+            {c.email for c in store.customers.values()})
+        assert address(database, ordering.id) == f"{ordering.id} Edited Street"
+        assert out_of_date(database, store) == stale
+
+        again = sync_source("woocommerce", db=database)  # within the interval: still not read
+        assert {r.resource: r.rows_loaded for r in again.runs}["customers"] == 0
+        assert out_of_date(database, store) == stale
+
+        monkeypatch.setenv("SOURCES__WOOCOMMERCE__CUSTOMERS_FULL_SCAN_HOURS", "0")
+        state = make_pipeline("woocommerce", database).state["sources"]["woocommerce"]["resources"]["customers"]
+        scan = sync_source("woocommerce", db=database)
+        assert scan.ok, scan.message
+        run = {r.resource: r for r in scan.runs}["customers"]
+        assert run.api_calls == -(-len(store.customers) // 100)
+        assert out_of_date(database, store) == set()
+        assert address(database, quiet.id) == f"{quiet.id} Edited Street"
+        # the scan reloads what changed since the last one began, less what the overlap window holds
+        floor = parse_utc(state["full_scan_floor"])
+        boundary = state["cursor"]["boundary"]
+        reread = {c.id for c in store.customers.values()
+                  if c.modified >= floor and boundary.get(str(c.id)) != gmt(c.modified)}
+        assert stale <= reread and loaded_ids(database, "customers") == reread and run.rows_loaded == len(reread)
+
+        # without the orders resource there are no ids to follow: the full scan, due or not
+        monkeypatch.delenv("SOURCES__WOOCOMMERCE__CUSTOMERS_FULL_SCAN_HOURS")
+        alone = SyncStats()
+        make_pipeline("woocommerce", database).run(make_source("woocommerce", stats=alone).with_resources("customers"))
+    assert alone.of("customers").api_calls == -(-len(store.customers) // 100) and not alone.of("orders").api_calls
+
+def loaded_ids(database, table: str) -> set[int]:
+    """The ids the last load wrote to a raw table."""
+    last_load = scalar(database, "select load_id from raw_woocommerce._dlt_loads where status = 0 "
+                                 "order by inserted_at desc limit 1")
+    return {row[0] for row in rows(database, f"select id from raw_woocommerce.{table} where _dlt_load_id = %s",
+                                   last_load)}
+
+
+def address(database, customer_id: int) -> str:
+    return scalar(database, "select billing__address_1 from raw_woocommerce.customers where id = %s", customer_id)
+
+
+def out_of_date(database, store) -> set[int]:
+    """Customers whose raw row is not the store's current version."""
+    held = dict(rows(database, "select id, date_modified_gmt from raw_woocommerce.customers"))
+    return {c.id for c in store.customers.values() if held.get(c.id) != c.modified}

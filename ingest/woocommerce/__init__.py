@@ -1,5 +1,6 @@
 """WooCommerce REST API v3 source: orders (with their line, tax, shipping, fee and coupon
-lines as child tables), customers and products, incremental on `date_modified_gmt`."""
+lines as child tables), customers and products, incremental on `date_modified_gmt`
+(customers, which have no modified filter, as ingest/woocommerce/customers.py explains)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ import dlt
 from dlt.common.configuration import with_config
 
 from ingest.columnar import columnar_resource
-from ingest.cursor import OverlapCursor, parse_utc
+from ingest.cursor import OverlapCursor
 from ingest.reconcile import flag_missing, is_due, mark_reconciled
-from ingest.woocommerce.helpers import WooCommerceClient
+from ingest.woocommerce.customers import OrderCustomers, customers_resource
+from ingest.woocommerce.helpers import WooCommerceClient, fresh
 from ingest.woocommerce.settings import (
-    CUSTOMER_COLUMNS,
     ORDER_COLUMNS,
     ORDER_NESTED_HINTS,
     OVERLAP,
@@ -34,64 +35,51 @@ def woocommerce(
     consumer_key: str = dlt.secrets.value,
     consumer_secret: str = dlt.secrets.value,
     page_size: int = PAGE_SIZE,
+    customers_full_scan_hours: float = 24.0,
     stats: Any = None,
     client: Any = None,
 ):
     # `client` lets the benchmark replay recorded pages through this same code path
     client = client or WooCommerceClient(base_url, consumer_key, consumer_secret, stats)
+    handoff = OrderCustomers()  # customer ids of this run's orders, for the customers resource
     return (
         columnar_resource(orders, name="orders", primary_key="id", columns=ORDER_COLUMNS,
-                          nested_hints=ORDER_NESTED_HINTS)(client, page_size),
-        columnar_resource(customers, name="customers", primary_key="id", columns=CUSTOMER_COLUMNS)(client, page_size),
+                          nested_hints=ORDER_NESTED_HINTS)(client, page_size, handoff),
+        customers_resource(handoff, customers_full_scan_hours)(client, page_size),
         columnar_resource(products, name="products", primary_key="id", columns=PRODUCT_COLUMNS)(client, page_size),
     )
 
 
-def _fresh(cursor: OverlapCursor, page: list[dict]) -> list[dict]:
-    fresh = []
-    for item in page:
-        if cursor.is_new(item["id"], item["date_modified_gmt"]):
-            cursor.observe(item["id"], item["date_modified_gmt"])
-            fresh.append(item)
-    return fresh
-
-
-def orders(client: WooCommerceClient, page_size: int) -> Iterator[list[dict]]:
+def orders(client: WooCommerceClient, page_size: int, handoff: OrderCustomers) -> Iterator[list[dict]]:
     cursor = OverlapCursor(dlt.current.resource_state(), overlap=OVERLAP)
     since = cursor.start()
-    # `status=any` hides trashed orders; a second pass over `status=trash` finds them
-    for status in ("any", "trash"):
-        for page in client.walk_modified("orders", {"status": status}, since, "orders", page_size):
-            fresh = _fresh(cursor, page)
-            seen_at = datetime.now(timezone.utc)
-            for order in fresh:
-                deleted = order.get("status") == "trash"
-                order["is_deleted"] = deleted
-                order["deleted_seen_at"] = seen_at if deleted else None
-            if fresh:
-                yield fresh
-    cursor.commit()
+    if "customers" not in dlt.current.source().selected_resources:
+        handoff.wanted = False
+    try:
+        # `status=any` hides trashed orders; a second pass over `status=trash` finds them
+        for status in ("any", "trash"):
+            for page in client.walk_modified("orders", {"status": status}, since, "orders", page_size):
+                changed = fresh(cursor, page)
+                seen_at = datetime.now(timezone.utc)
+                for order in changed:
+                    deleted = order.get("status") == "trash"
+                    order["is_deleted"] = deleted
+                    order["deleted_seen_at"] = seen_at if deleted else None
+                handoff.collect(changed)
+                if changed:
+                    yield changed
+        cursor.commit()
+        handoff.orders_complete = True
+    finally:  # the customers resource waits for this, however the orders end
+        handoff.orders_ended = True
 
 
 def products(client: WooCommerceClient, page_size: int) -> Iterator[list[dict]]:
     cursor = OverlapCursor(dlt.current.resource_state(), overlap=OVERLAP)
     for page in client.walk_modified("products", {}, cursor.start(), "products", page_size):
-        if fresh := _fresh(cursor, page):
-            yield fresh
+        if changed := fresh(cursor, page):
+            yield changed
     cursor.commit()
-
-
-def customers(client: WooCommerceClient, page_size: int) -> Iterator[list[dict]]:
-    """The customers endpoint has no modified filter: read all by id, keep what changed."""
-    cursor = OverlapCursor(dlt.current.resource_state(), overlap=OVERLAP)
-    since = cursor.start()
-    params = {"per_page": page_size, "orderby": "id", "order": "asc", "role": "all"}
-    for page in client.walk_links("customers", params, "customers"):
-        changed = [c for c in page if since is None or parse_utc(c["date_modified_gmt"]) >= since]
-        if fresh := _fresh(cursor, changed):
-            yield fresh
-    cursor.commit()
-
 
 
 @with_config(sections=("sources", "woocommerce"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from ingest.cursor import format_utc, parse_utc
+from ingest.cursor import OverlapCursor, format_utc, parse_utc
 from ingest.http import HttpClient, SourceError
 
 
@@ -63,6 +63,16 @@ class WooCommerceClient(HttpClient):
                 page += 1
             else:
                 floor, page = next_floor, 1
+
+
+def fresh(cursor: OverlapCursor, page: list[dict]) -> list[dict]:
+    """The records of a page the cursor does not hold yet at their modified time (now counted)."""
+    new = []
+    for item in page:
+        if cursor.is_new(item["id"], item["date_modified_gmt"]):
+            cursor.observe(item["id"], item["date_modified_gmt"])
+            new.append(item)
+    return new
 
 
 def _bare_array(body) -> str | None:
