@@ -11,8 +11,9 @@ and at most every `customers_full_scan_hours` (wall clock). In between, a run re
   page reaches a known id.
 
 A profile edit by a customer who does not order waits for the next full scan. The price of
-that bound is some re-reading: a run loads every customer it reads whose modified time is
-after the last full scan began, unless it loaded that same version within the overlap window.
+that bound is some re-reading: a run loads every customer it reads that was modified after the
+newest change the last full scan saw (less the overlap), unless the overlap window shows it
+already loaded that same version.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def full_scan_due(state: dict, interval: timedelta) -> bool:
 
 
 def full_scan(client: WooCommerceClient, page_size: int, state: dict) -> Iterator[list[dict]]:
-    """Every customer by id; keep those modified since the last full scan began."""
+    """Every customer by id; keep those modified since the newest change the last full scan saw."""
     started = datetime.now(timezone.utc)
     cursor = OverlapCursor(state, overlap=OVERLAP)
     # a state from before targeted runs existed has no floor: every run was a full scan then
