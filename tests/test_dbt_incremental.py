@@ -26,9 +26,10 @@ def snapshot(db) -> dict[str, list[tuple]]:
     out = {}
     with db.cursor() as cur:
         for model, key in MODELS.items():
-            # source_changed_at records when a row was rebuilt, not what it says: leave it out
+            # source_changed_at and built_at record when a row was rebuilt, not what it says: leave them out
             cur.execute("select column_name from information_schema.columns where table_schema || '.' || "
-                        "table_name = %s and column_name <> 'source_changed_at' order by ordinal_position", (model,))
+                        "table_name = %s and column_name not in ('source_changed_at', 'built_at') "
+                        "order by ordinal_position", (model,))
             columns = ", ".join(row[0] for row in cur.fetchall())
             cur.execute(f"select {columns} from {model} order by {key}")
             out[model] = cur.fetchall()
@@ -48,6 +49,18 @@ def test_incremental_build_after_changes_equals_a_full_refresh(database, monkeyp
     incremental = run_dbt(database, "build")
     assert incremental.success, incremental.failures
     after_increment = snapshot(database)
+    # the build redid only the orders that changed (new, updated, trashed, force-deleted): a
+    # row's built_at is the start of the build that last wrote it
+    with database.cursor() as cur:
+        cur.execute("select order_id from intermediate.int_web_orders "
+                    "where built_at = (select max(built_at) from intermediate.int_web_orders)")
+        rebuilt = {row[0] for row in cur.fetchall()}
+        cur.execute("select count(*) from intermediate.int_web_order_lines "
+                    "where built_at = (select max(built_at) from intermediate.int_web_order_lines)")
+        rebuilt_lines = cur.fetchone()[0]
+    assert rebuilt == changes["orders"] | changes["orders_deleted"]
+    assert rebuilt_lines == sum(len(world.woocommerce.orders[oid].lines) for oid in rebuilt
+                                if oid in world.woocommerce.orders)
     assert run_dbt(database, "build", "--full-refresh").success
     after_full = snapshot(database)
     for model in MODELS:

@@ -16,6 +16,7 @@ sales as (
 
     select
         sale_id,
+        dlt_load_id,
         greatest(loaded_at, coalesce(deleted_seen_at, loaded_at)) as source_changed_at
     from {{ ref('stg_lightspeed__sales') }}
 
@@ -24,7 +25,7 @@ sales as (
 changed as (
 
     select * from sales
-    where {{ changed_since_last_run('source_changed_at') }}
+    where {{ changed_since_last_run('sales', ['sale_id', 'dlt_load_id']) }}
 
 ),
 
@@ -62,7 +63,9 @@ select
     end as tax_code,
     sale_lines.line_status,
     sale_lines.is_return,
-    changed.source_changed_at
+    changed.source_changed_at,
+    changed.dlt_load_id,
+    {{ built_at() }} as built_at
 from {{ ref('stg_lightspeed__sale_line_items') }} as sale_lines
 inner join changed on sale_lines.sale_id = changed.sale_id
 left join products on sale_lines.product_id = products.product_id

@@ -25,7 +25,7 @@ sales as (
 changed as (
 
     select * from sales
-    where {{ changed_since_last_run('source_changed_at') }}
+    where {{ changed_since_last_run('sales', ['sale_id', 'dlt_load_id', 'is_deleted']) }}
 
 ),
 
@@ -81,7 +81,9 @@ select
     changed.updated_at,
     changed.is_deleted,
     changed.has_type_drift,
-    changed.source_changed_at
+    changed.source_changed_at,
+    changed.dlt_load_id,
+    {{ built_at() }} as built_at
 from changed
 left join sale_lines on changed.sale_id = sale_lines.sale_id
 left join outlets on changed.outlet_id = outlets.outlet_id

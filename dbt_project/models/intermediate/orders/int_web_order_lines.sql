@@ -15,6 +15,7 @@ orders as (
 
     select
         order_id,
+        dlt_load_id,
         greatest(loaded_at, coalesce(deleted_seen_at, loaded_at)) as source_changed_at
     from {{ ref('stg_woocommerce__orders') }}
 
@@ -23,7 +24,7 @@ orders as (
 changed as (
 
     select * from orders
-    where {{ changed_since_last_run('source_changed_at') }}
+    where {{ changed_since_last_run('orders', ['order_id', 'dlt_load_id']) }}
 
 )
 
@@ -38,6 +39,8 @@ select
     order_lines.line_subtotal,
     order_lines.line_total,
     order_lines.line_tax,
-    changed.source_changed_at
+    changed.source_changed_at,
+    changed.dlt_load_id,
+    {{ built_at() }} as built_at
 from {{ ref('stg_woocommerce__order_lines') }} as order_lines
 inner join changed on order_lines.order_id = changed.order_id

@@ -23,7 +23,7 @@ orders as (
 changed as (
 
     select * from orders
-    where {{ changed_since_last_run('source_changed_at') }}
+    where {{ changed_since_last_run('orders', ['order_id', 'dlt_load_id', 'is_deleted']) }}
 
 ),
 
@@ -55,6 +55,8 @@ select
     changed.ordered_at,
     changed.updated_at,
     changed.is_deleted,
-    changed.source_changed_at
+    changed.source_changed_at,
+    changed.dlt_load_id,
+    {{ built_at() }} as built_at
 from changed
 left join order_lines on changed.order_id = order_lines.order_id

@@ -54,6 +54,7 @@ renamed as (
         {{ dlt_column(columns, 'uuid', 'text', 'source.') }} as event_uuid,
         {{ dlt_variant_flag(columns, ['datetime', 'timestamp', 'event_properties___value'], 'source.') }}
             as has_type_drift,
+        source._dlt_load_id as dlt_load_id,
         {{ dlt_loaded_at('source._dlt_load_id') }} as loaded_at
 
     from source

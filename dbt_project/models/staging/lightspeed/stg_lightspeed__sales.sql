@@ -37,6 +37,7 @@ renamed as (
         {{ dlt_column(columns, 'deleted_seen_at', 'timestamptz') }} as deleted_seen_at,
         {{ dlt_variant_flag(columns, money + ['sale_date', 'updated_at', 'version']) }} as has_type_drift,
         _dlt_id as dlt_id,
+        _dlt_load_id as dlt_load_id,
         {{ dlt_loaded_at() }} as loaded_at
 
     from source

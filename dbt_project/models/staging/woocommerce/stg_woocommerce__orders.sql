@@ -34,6 +34,7 @@ renamed as (
         coalesce(is_deleted, false) as is_deleted,
         deleted_seen_at,
         _dlt_id as dlt_id,
+        _dlt_load_id as dlt_load_id,
         {{ dlt_loaded_at() }} as loaded_at
 
     from source
