@@ -8,7 +8,7 @@ import time
 from datetime import datetime, timezone
 
 import httpx
-from conftest import scalar, serve_world
+from conftest import rows, scalar, serve_world
 
 from flows.dashboard import DashboardServer
 from flows.serve import build_web_app
@@ -60,7 +60,7 @@ def test_a_sandbox_change_reaches_fct_orders_through_webhooks(database, monkeypa
             processor = Processor(database, InProcessRunner(database), debounce=1.5, poll=0.2).start()
             try:
                 t0 = time.perf_counter()
-                moved = httpx.post(f"{sandbox.base_url}/_sandbox/advance?hours=3", timeout=60).json()
+                moved = httpx.post(f"{sandbox.base_url}/_sandbox/advance?hours=4", timeout=60).json()
                 changes = advances[-1]["woocommerce"]
                 assert moved["woocommerce"]["orders"] == len(changes["orders"]) > 0
                 sender = sandbox.webhooks
@@ -89,3 +89,9 @@ def test_a_sandbox_change_reaches_fct_orders_through_webhooks(database, monkeypa
     assert processor.last_transform.ok, processor.last_transform.message
     assert scalar(database, "select count(*) from ops.webhook_events where status <> 'done'") == 0
     assert scalar(database, "select count(*) from ops.webhook_events") == sender.sent
+    # customers have no modified filter and the full scan is not due: the sync read the new
+    # sign-ups, those who ordered and those whose customer.updated webhooks named them, so
+    # every changed customer landed as they are now (profile edits without an order included)
+    landed = dict(rows(database, "select id, date_modified_gmt from raw_woocommerce.customers where id = any(%s)",
+                       sorted(changes["customers"])))
+    assert landed == {cid: world.woocommerce.customers[cid].modified for cid in changes["customers"]}

@@ -127,3 +127,24 @@ def dead_letters(db: Database, status: str | None = "open") -> list[DeadLetter]:
                     f"from {ops_schema()}.dead_letter as d join {ops_schema()}.webhook_events as e using (event_id) "
                     "where %s is null or d.status = %s order by d.dead_id", (status, status))
         return [DeadLetter(*row) for row in cur.fetchall()]
+
+
+def announced_ids(db: Database, source: str, resource: str) -> set[int]:
+    """The record ids that the events a sync is working on now (status 'processing') name for
+    `resource`, read from their bodies (`{"id": 17, ...}`). For a resource whose API cannot list
+    what changed (WooCommerce customers), these say what to read. Empty without webhooks."""
+    with db.cursor() as cur:
+        cur.execute("select to_regclass(%s)", (f"{ops_schema()}.webhook_events",))
+        if cur.fetchone()[0] is None:
+            return set()
+        cur.execute(f"select body from {ops_schema()}.webhook_events "
+                    "where source = %s and status = 'processing' and %s = any(resources)", (source, resource))
+        ids = set()
+        for (body,) in cur.fetchall():
+            try:
+                value = json.loads(bytes(body)).get("id")
+            except (ValueError, AttributeError):
+                continue  # not a JSON object: it still started the sync
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                ids.add(value)
+        return ids

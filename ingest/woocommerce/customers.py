@@ -8,12 +8,13 @@ and at most every `customers_full_scan_hours` (wall clock). In between, a run re
 - the customers named by the orders this same run loaded (`include=<ids>`, 100 a call): a
   customer who orders is read again, so a change that came with an order lands at once;
 - new sign-ups: ids above the highest one seen, newest first (`orderby=id&order=desc`) until a
-  page reaches a known id.
+  page reaches a known id;
+- the customers named by the `customer.*` webhooks that started this sync, when webhooks are on.
 
-A profile edit by a customer who does not order waits for the next full scan. The price of
-that bound is some re-reading: a run loads every customer it reads that was modified after the
-newest change the last full scan saw (less the overlap), unless the overlap window shows it
-already loaded that same version.
+Without webhooks, a profile edit by a customer who does not order waits for the next full
+scan. The price of that bound is some re-reading: a run loads every customer it reads that was
+modified after the newest change the last full scan saw (less the overlap), unless the overlap
+window shows it already loaded that same version.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ def customers_resource(handoff: OrderCustomers, full_scan_hours: float):
             while not handoff.orders_ended:
                 yield None
             full = not handoff.orders_complete
-        pages = full_scan(client, page_size, state) if full else targeted(client, page_size, state, handoff.ids)
+        pages = full_scan(client, page_size, state) if full else \
+            targeted(client, page_size, state, handoff.ids | announced_by_webhooks())
         batch: list[dict] = []
         for page in pages:
             batch.extend(page)
@@ -83,6 +85,15 @@ def customers_resource(handoff: OrderCustomers, full_scan_hours: float):
 
     return dlt.resource(customers, name="customers", write_disposition="merge", primary_key="id",
                         columns=ROOT_KEY_COLUMNS, file_format=FILE_FORMAT)
+
+
+def announced_by_webhooks() -> set[int]:
+    """Customers whose `customer.*` webhooks started this sync: read them too, so an edit without
+    an order arrives in real time when webhooks are on."""
+    from seamline.database import get_database
+    from webhooks.store import announced_ids
+
+    return announced_ids(get_database(), "woocommerce", "customer")
 
 
 def full_scan_due(state: dict, interval: timedelta) -> bool:
