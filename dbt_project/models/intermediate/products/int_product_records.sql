@@ -27,9 +27,10 @@ currency_rates as (
 
 ),
 
-web_currency as (
+web_currency as materialized (
 
-    -- WooCommerce products carry no currency: the store's is the one its orders are in
+    -- WooCommerce products carry no currency: the store's is the one its orders are in.
+    -- Materialized: inlined, the planner ran this aggregate over every order once per product
     select mode() within group (order by upper(trim(orders.currency))) as currency
     from {{ ref('stg_woocommerce__orders') }} as orders
 
