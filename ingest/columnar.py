@@ -34,6 +34,8 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.common.schema.detections import is_iso_timestamp
 from dlt.common.utils import digest128
 
+from ingest.columnwise import Columns, ColumnWalk, Irregular, digests
+
 _naming = NamingConvention()
 _UTC = pa.timestamp("us", tz="UTC")
 
@@ -83,35 +85,65 @@ def _infer(values: list) -> pa.DataType:
     return pa.string()
 
 
-def _timestamps(values: list) -> pa.Array:
-    strings = pa.array([v.isoformat() if isinstance(v, datetime) else v for v in values], pa.string())
+_TEXT_OR_NONE = {str, type(None)}
+
+
+def _only_text(values: list) -> bool:
+    # one pass in C; the per-value conversions below are needed only when this is False
+    return set(map(type, values)) <= _TEXT_OR_NONE
+
+
+def _zoned(strings: pa.Array) -> pa.Array:
+    return strings.cast(_UTC)  # with a zone offset
+
+
+def _utc_wall_time(strings: pa.Array) -> pa.Array:
+    return strings.cast(pa.timestamp("us")).cast(_UTC)  # no offset: UTC wall time
+
+
+def _timestamps(values: list, text: bool) -> pa.Array:
+    texts = values if text else [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    strings = pa.array(texts, pa.string())
+    # the two casts take disjoint strings (with an offset, without); a cast failing on a whole
+    # column costs milliseconds, so the one the first value takes goes first
+    casts = (_zoned, _utc_wall_time)
     try:
-        return strings.cast(_UTC)  # with a zone offset
+        _zoned(strings.drop_null()[:1])
     except pa.ArrowInvalid:
-        pass
-    try:
-        return pc.assume_timezone(strings.cast(pa.timestamp("us")), "UTC")  # UTC wall time, no offset
-    except pa.ArrowInvalid:
-        from dlt.common.time import ensure_pendulum_datetime_utc
+        casts = (_utc_wall_time, _zoned)
+    for cast in casts:
+        try:
+            return cast(strings)
+        except pa.ArrowInvalid:
+            pass
+    from dlt.common.time import ensure_pendulum_datetime_utc
 
-        return pa.array([None if v is None else ensure_pendulum_datetime_utc(v) for v in values], _UTC)
+    return pa.array([None if v is None else ensure_pendulum_datetime_utc(v) for v in values], _UTC)
 
 
-def _decimals(values: list, kind: pa.Decimal128Type) -> pa.Array:
+def _decimals(values: list, kind: pa.Decimal128Type, text: bool) -> pa.Array:
     # through text: floats (WooCommerce line prices) must not pick up binary noise
-    strings = pa.array([None if v is None else v if isinstance(v, str) else str(v) for v in values], pa.string())
-    wide = strings.cast(pa.decimal128(38, max(kind.scale, 10)))
-    return pc.round(wide, ndigits=kind.scale, round_mode="half_to_even").cast(kind)
+    if not text:
+        values = [None if v is None else v if isinstance(v, str) else str(v) for v in values]
+    strings = pa.array(values, pa.string())
+    try:
+        return strings.cast(kind)  # no more digits than the column keeps: nothing to round
+    except pa.ArrowInvalid:
+        wide = strings.cast(pa.decimal128(38, max(kind.scale, 10)))
+        return pc.round(wide, ndigits=kind.scale, round_mode="half_to_even").cast(kind)
 
 
-def to_array(values: list, kind: pa.DataType, column: str) -> pa.Array:
+def to_array(values: list, kind: pa.DataType, column: str, text: bool | None = None) -> pa.Array:
+    """`values` as an Arrow array of `kind`; `text` says they are all str or None, if known."""
     try:
         if kind == _UTC:
-            return _timestamps(values)
+            return _timestamps(values, _only_text(values) if text is None else text)
         if pa.types.is_decimal(kind):
-            return _decimals(values, kind)
+            return _decimals(values, kind, _only_text(values) if text is None else text)
         if kind == pa.string():
-            return pa.array([v if v is None or isinstance(v, str) else str(v) for v in values], kind)
+            if not (_only_text(values) if text is None else text):
+                values = [v if v is None or isinstance(v, str) else str(v) for v in values]
+            return pa.array(values, kind)
         return pa.array(values, kind)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
         raise ColumnTypeError(f"column {column}: values do not fit {kind}: {exc}") from exc
@@ -185,6 +217,7 @@ class NestedLayout:
             self.hints[name] = _normalized(nested.get("columns"))
         self.types: dict[str, dict[str, pa.DataType]] = {}
         self._names: dict[tuple[str, str], str] = {}
+        self._identifiers: dict[str, str] = {}
 
     def learn(self, schema) -> NestedLayout:
         """Take the column types earlier loads gave these tables (a dlt Schema), so a page whose
@@ -245,6 +278,22 @@ class NestedLayout:
 
     def tables(self, records: list[dict]) -> dict[str, pa.Table]:
         """One page of records as {table name: Arrow table}; child tables only where rows exist."""
+        root_ids = digests(f"{self.table}:{record[self.primary_key]}" for record in records)
+        try:
+            laid_out = ColumnWalk(self._identifier).run(self.table, records, root_ids)
+        except Irregular:  # keys that normalise alike: the row-wise walk writes them as dlt would
+            laid_out = self.row_wise(records)
+        return {name: self._to_arrow(name, table) for name, table in laid_out.items() if table.rows}
+
+    def _identifier(self, key: str) -> str:
+        name = self._identifiers.get(key)
+        if name is None:
+            name = self._identifiers[key] = _naming.normalize_identifier(key)
+        return name
+
+    def row_wise(self, records: list[dict]) -> dict[str, Columns]:
+        """The page walked record by record, value by value. Slower than
+        ingest/columnwise.py, whose results must equal these; it takes the pages that one refuses."""
         root = _Table()
         tables: dict[str, _Table] = {self.table: root}
         for record in records:
@@ -252,13 +301,13 @@ class NestedLayout:
             self._fill(record, self.table, root, tables, root_id, root_id)
             self._put(root, "_dlt_id", root_id)
             root.rows += 1
-        return {name: self._to_arrow(name, table) for name, table in tables.items() if table.rows}
+        return {name: Columns(table.padded(), table.rows) for name, table in tables.items()}
 
-    def _to_arrow(self, table_name: str, table: _Table) -> pa.Table:
+    def _to_arrow(self, table_name: str, table: Columns) -> pa.Table:
         hints = self.hints.get(table_name, {})
         known = self.types.setdefault(table_name, {})
         arrays, fields = [], []
-        columns = table.padded()
+        columns = table.values
         for name in hints:  # a hinted column exists from the first load, as dlt creates it
             if name not in columns and _arrow_type(hints[name]) is not None:
                 columns[name] = [None] * table.rows
@@ -272,7 +321,7 @@ class NestedLayout:
                     continue  # dlt creates no column before it sees a value
                 kind = known[name] = hinted or _infer(values)
             try:
-                arrays.append(to_array(values, kind, f"{table_name}.{name}"))
+                arrays.append(to_array(values, kind, f"{table_name}.{name}", text=name in table.text or None))
             except ColumnTypeError:
                 fitting, variants = _split_variants(name, values, kind)
                 arrays.append(to_array(fitting, kind, f"{table_name}.{name}"))
