@@ -230,3 +230,20 @@ def out_of_date(database, store) -> set[int]:
     """Customers whose raw row is not the store's current version."""
     held = dict(rows(database, "select id, date_modified_gmt from raw_woocommerce.customers"))
     return {c.id for c in store.customers.values() if held.get(c.id) != c.modified}
+
+
+def test_merged_tables_have_the_indexes_their_merges_use(shop, database):
+    # dlt deletes replaced roots by primary key and their child rows by _dlt_root_id: both indexed
+    indexed = {(table, definition.split("(")[-1].rstrip(")")) for table, definition in rows(
+        database, "select tablename, indexdef from pg_indexes where schemaname = 'raw_woocommerce' "
+                  "and indexname like '%%__merge%%'")}
+    assert {("orders", "id"), ("customers", "id"), ("products", "id"), ("orders__line_items", "_dlt_root_id"),
+            ("orders__meta_data", "_dlt_root_id"), ("products__categories", "_dlt_root_id")} <= indexed
+    # and the deletes of an incremental merge use them instead of reading every line
+    with database.cursor() as cur:
+        cur.execute("set enable_seqscan = off")  # a 400-order table is small enough to scan: ask for the index
+        cur.execute("explain delete from raw_woocommerce.orders__line_items as d where exists "
+                    "(select 1 from raw_woocommerce.orders as s where d._dlt_root_id = s._dlt_id and s.id = 1)")
+        plan = "\n".join(row[0] for row in cur.fetchall())
+        cur.execute("reset enable_seqscan")
+    assert "orders__line_items___dlt_root_id__merge" in plan
