@@ -31,6 +31,7 @@ class OverlapCursor:
         self._max: datetime | None = parse_utc(self.before) if self.before else None
         self._seen: dict[str, str] = dict(self._state.get("boundary") or {})
         self._window: dict[str, str] = {}
+        self._deferred: datetime | None = None  # the oldest change met twice this run
 
     def start(self) -> datetime | None:
         """The lower bound to ask the API for (None: from the beginning)."""
@@ -39,9 +40,19 @@ class OverlapCursor:
         return self._max - self.overlap
 
     def is_new(self, key, modified: str) -> bool:
-        """True unless the record was already loaded (or yielded this run) at this same modified time."""
+        """True unless the record was already loaded (or yielded this run) at this same modified time.
+
+        A record met again in this run with another modified time changed while the walk was
+        under way. Its first version is already on its way to this run's load, and one load
+        holds one version of a record (two would be two rows with one key), so the change waits
+        for the next run: the cursor will stop short of it."""
         key = str(key)
-        return self._seen.get(key) != modified and self._window.get(key) != modified
+        earlier = self._window.get(key)
+        if earlier is not None and earlier != modified:
+            ts = parse_utc(modified)
+            self._deferred = ts if self._deferred is None else min(self._deferred, ts)
+            return False
+        return self._seen.get(key) != modified and earlier != modified
 
     def observe(self, key, modified: str) -> None:
         """Count a record we are about to yield; keep the ones inside the overlap window."""
@@ -54,6 +65,8 @@ class OverlapCursor:
         """Write the new position into the resource state (called once the pages are read)."""
         if self._max is None:
             return
+        if self._deferred is not None and self._deferred <= self._max:
+            self._max = self._deferred - timedelta(seconds=1)  # the bound is exclusive
         floor = self._max - self.overlap
         keep = {**self._seen, **self._window}
         self._state["boundary"] = {k: v for k, v in keep.items() if parse_utc(v) >= floor}
