@@ -225,3 +225,35 @@ def test_schema_drift_lands_and_is_reported(database):
         cur.execute("select 1 from ops.sync_runs where source = 'lightspeed' and resource = 'inventory' "
                     "and schema_changes @> '[{\"change\": \"type_change\"}]'")
         assert cur.fetchone() is not None  # the run record keeps it for the operator
+
+
+def test_a_sale_changed_mid_walk_lands_once_and_its_change_with_the_next_run(database, monkeypatch):
+    """Paging by version meets a sale again when it changes during the walk (a new, higher
+    version). One load holds one version of a record: the newer waits for the next run."""
+    from ingest.lightspeed.helpers import LightspeedClient
+
+    world = World(seed=24, scale=1200, start=START)
+    versions = sorted(sale.version for sale in world.lightspeed.sales.values())
+    late = versions[int(len(versions) * 0.97)]  # the shop changes recent sales: move once the walk is near them
+    read: set[str] = set()
+    changed: set = set()
+    get_page = LightspeedClient.get_page
+
+    def shop_moves_during_the_walk(self, path, params, resource, after):
+        body = get_page(self, path, params, resource, after)
+        if resource == "sales" and not changed:
+            read.update(row["id"] for row in body["data"])
+            if body["data"] and body["version"]["max"] >= late:
+                changed.update(world.advance(24)["lightspeed"]["sales"])
+        return body
+
+    with serve_world(world):
+        monkeypatch.setattr(LightspeedClient, "get_page", shop_moves_during_the_walk)
+        first = sync_source("lightspeed", full_refresh=True, db=database)
+        monkeypatch.setattr(LightspeedClient, "get_page", get_page)
+        assert first.status == "success", first.message
+        assert read & changed  # sales the walk had read, then changed
+        assert scalar(database, f"select count(*) - count(distinct id) from {RAW}.sales") == 0
+        second = sync_source("lightspeed", db=database)
+        assert second.status == "success", second.message
+    assert_matches_world(database, world)
