@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -116,9 +116,10 @@ def _timestamps(values: list, text: bool) -> pa.Array:
             return cast(strings)
         except pa.ArrowInvalid:
             pass
-    from dlt.common.time import ensure_pendulum_datetime_utc
+    # offsets in some values, none in others: each value on its own (no offset: UTC)
+    from dlt.common.time import ensure_pendulum_datetime
 
-    return pa.array([None if v is None else ensure_pendulum_datetime_utc(v) for v in values], _UTC)
+    return pa.array([None if v is None else ensure_pendulum_datetime(v, timezone.utc) for v in values], _UTC)
 
 
 def _decimals(values: list, kind: pa.Decimal128Type, text: bool) -> pa.Array:

@@ -17,7 +17,7 @@ import hashlib
 from binascii import b2a_base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import chain, repeat
+from itertools import chain, compress, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -51,6 +51,22 @@ def digests(texts) -> list[str]:
 def row_ids(parents: list[str], indexes: list[int]) -> list[str]:
     """A child row's `_dlt_id`, as the row-wise walk gives it: digest128(f"{parent}_{idx}", 10)."""
     return digests(f"{p}_{i}" for p, i in zip(parents, indexes, strict=True))
+
+
+_CHUNK = 128  # records a `zip` transposes at once: in the CPU's cache, and too few to wake the GC
+
+
+def _transpose(dicts: list[dict], names: tuple) -> list[list]:
+    """The values of each of `names` in `dicts` (KeyError if one lacks a name), in C: each
+    record's values as a tuple, a few records at a time turned into a tuple per key."""
+    if len(names) == 1:
+        return [list(map(itemgetter(names[0]), dicts))]
+    values = itemgetter(*names)
+    columns: list[list] = [[] for _ in names]
+    for start in range(0, len(dicts), _CHUNK):
+        for column, part in zip(columns, zip(*map(values, dicts[start:start + _CHUNK]), strict=True), strict=True):
+            column.extend(part)
+    return columns
 
 
 def _path(row: Any, keys: tuple) -> tuple[int, ...]:
@@ -118,12 +134,10 @@ class ColumnWalk:
 
     def _walk(self, table: _Table, dicts: list[dict], rows: list[int] | None, prefix: str, keys: tuple) -> None:
         """The columns of `dicts`, found at `keys` in rows `rows` of `table` (every row when None)."""
-        # a key at a time, in C (no tuple per record: those cost the garbage collector more than
-        # their building); dicts that differ in their keys take each key in the order first met
         names, columns = tuple(dicts[0]), None
         if len(set(map(len, dicts))) == 1:
             try:
-                columns = [list(map(itemgetter(key), dicts)) for key in names]
+                columns = _transpose(dicts, names)
             except KeyError:
                 pass
         if columns is None:
@@ -183,8 +197,13 @@ class ColumnWalk:
         # every item, the parent row it came from and its place in its list: in C, no per-item Python
         lengths = list(map(len, lists))
         items = list(chain.from_iterable(lists))
-        item_parents = list(chain.from_iterable(map(repeat, parent_rows, lengths)))
-        indexes = list(chain.from_iterable(map(range, lengths)))
+        if len(items) == len(lists) and max(lengths) == 1:  # one item each
+            item_parents, indexes = list(parent_rows), [0] * len(items)
+        else:  # most lists are empty: only the others are looked at
+            filled = list(compress(range(len(lists)), lengths))
+            lengths = [lengths[i] for i in filled]
+            item_parents = list(chain.from_iterable(map(repeat, [parent_rows[i] for i in filled], lengths)))
+            indexes = list(chain.from_iterable(map(range, lengths)))
         parent_ids = list(map(table.ids.__getitem__, item_parents))
         child = self.tables[child_name] = _Table(
             child_name, items, row_ids(parent_ids, indexes), list(map(table.root_ids.__getitem__, item_parents)),

@@ -221,3 +221,126 @@ def test_a_dataset_in_the_old_nested_layout_is_reloaded_in_full_once(database, m
         len(o.lines) for o in world.woocommerce.orders.values())
     assert scalar(database, "select count(*) from relayout_ops.refresh_pending where source = 'woocommerce'") == 1
     assert "parent" not in make_pipeline("woocommerce", database).default_schema.tables["orders__line_items"]
+
+
+# -- the column walk (ingest/columnwise.py) against the row walk it stands in for ----------------------
+def _row_wise_tables(records: list[dict], pages: int = 1) -> dict:
+    """NestedLayout.tables as the record-by-record walk gives them (the fallback path)."""
+    from ingest import columnwise
+
+    def refuse(self, *args):
+        raise columnwise.Irregular("the row walk, for comparison")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(columnwise.ColumnWalk, "run", refuse)
+        layout = NestedLayout("orders", "id")
+        return [layout.tables(records) for _ in range(pages)][-1]
+
+
+def _assert_same_tables(got: dict, want: dict) -> None:
+    assert list(got) == list(want)  # tables in the order dlt would create them
+    for name in want:
+        assert got[name].schema == want[name].schema, name  # columns in order, types, nullability
+        assert got[name].to_pylist() == want[name].to_pylist(), name  # values and _dlt_ids
+
+
+def _random_value(r, depth: int):
+    pick = r.random()
+    if depth > 3 or pick < 0.55:
+        return r.choice([None, 1, -5, 2.25, "s", "", True, "2026-01-02T03:04:05", "2026-01-02T03:04:05Z", "12.50"])
+    if pick < 0.75:
+        return _random_dict(r, depth + 1)
+    items = [_random_dict(r, depth + 1) if r.random() < 0.6 else r.choice([None, {}, 3, "z", [1, 2]])
+             for _ in range(r.choice([0, 0, 1, 2, 3]))]
+    return items if r.random() < 0.5 else [i for i in items if isinstance(i, dict)]
+
+
+def _random_dict(r, depth: int) -> dict:
+    keys = r.sample(["a", "b", "c", "value", "items", "tags", "meta", "when", "Zeta"], r.randint(0, 4))
+    return {key: _random_value(r, depth) for key in keys}
+
+
+def _random_page(seed: int) -> list[dict]:
+    """Records whose keys, key order, types and nesting vary from record to record."""
+    import random
+
+    r = random.Random(seed)
+    shared = r.sample(["a", "b", "c", "items", "tags", "meta"], 3) if r.random() < 0.5 else None
+    page = []
+    for i in range(r.randint(1, 12)):
+        if shared and r.random() < 0.8:
+            record = {"id": i, **{key: _random_value(r, 1) for key in shared}}
+        else:
+            record = {"id": i, **_random_dict(r, 0)}
+            if r.random() < 0.3:
+                record = dict(sorted(record.items(), key=lambda _: r.random()))
+        page.append(record)
+    return page
+
+
+REGULAR_PAGES = {
+    "flat": [{"id": 1, "a": "x", "n": 1}, {"id": 2, "a": "y", "n": 2}],
+    # a column first seen in a later record goes after _dlt_id, as the row walk creates it
+    "late columns": [{"id": 1, "a": None, "b": {"c": None}}, {"id": 2, "a": 1, "b": {"c": "z", "d": 2}}],
+    "key order differs": [{"id": 1, "b": 1, "a": 2}, {"a": 3, "id": 2, "c": 4}],
+    "scalar, dict and list under one key": [{"id": 1, "v": "text"}, {"id": 2, "v": {"x": 1, "y": [1, 2]}},
+                                            {"id": 3, "v": [{"x": 2}]}, {"id": 4, "v": {}}],
+    "lists of scalars, dicts, None and lists": [{"id": 1, "tags": ["a", None, "b"], "lines": []},
+                                                {"id": 2, "tags": [[1, 2]], "lines": [{}, None, {"sku": "s"}]}],
+    "grandchildren": [{"id": 1, "lines": [{"sku": "a", "taxes": [{"t": 1}, {"t": 2}]}, {"sku": "b", "taxes": []}]},
+                      {"id": 2, "lines": [{"sku": "c", "taxes": [{"t": 3, "x": {"deep": [7]}}]}]}],
+    "an empty list creates its table first": [{"id": 1, "b": [], "a": [{"x": 1}]}, {"id": 2, "b": [{"y": 1}]}],
+}
+
+
+@pytest.mark.parametrize("page", REGULAR_PAGES.values(), ids=REGULAR_PAGES.keys())
+def test_the_column_walk_lays_out_a_page_as_the_row_walk_does(page):
+    from ingest.columnwise import ColumnWalk
+
+    ColumnWalk(NamingConvention().normalize_identifier).run("orders", page, ["id"] * len(page))  # no fallback
+    _assert_same_tables(NestedLayout("orders", "id").tables(page), _row_wise_tables(page))
+
+
+def test_the_column_walk_lays_out_random_pages_as_the_row_walk_does():
+    from ingest.columnwise import ColumnWalk, Irregular
+
+    walked = 0
+    for seed in range(300):
+        page = _random_page(seed)
+        try:
+            ColumnWalk(NamingConvention().normalize_identifier).run("orders", page, ["id"] * len(page))
+            walked += 1
+        except Irregular:
+            pass
+        layout = NestedLayout("orders", "id")
+        # twice: the second page's columns take the types the first gave them
+        got = [layout.tables(page) for _ in range(2)][-1]
+        _assert_same_tables(got, _row_wise_tables(page, pages=2))
+    assert walked > 200  # most pages took the column walk, not the fallback
+
+
+def test_keys_that_normalise_alike_take_the_row_walk():
+    from ingest.columnwise import ColumnWalk, Irregular
+
+    page = [{"id": 1, "Value": 1, "lines": [{"value": "a"}, "b"]}, {"id": 2, "value": 2}]
+    with pytest.raises(Irregular):
+        ColumnWalk(NamingConvention().normalize_identifier).run("orders", page, ["id", "id"])
+    tables = NestedLayout("orders", "id").tables(page)
+    _assert_same_tables(tables, _row_wise_tables(page))
+    assert tables["orders"].column("value").to_pylist() == [1, 2]
+    assert tables["orders__lines"].column("value").to_pylist() == ["a", "b"]
+
+
+def test_child_row_ids_are_dlts_digests():
+    from dlt.common.utils import digest128
+
+    from ingest.columnwise import row_ids
+
+    parents = ["orders:1", "x" * 40, "é"]
+    assert row_ids(parents, [0, 7, 12]) == [digest128(f"{p}_{i}", 10) for p, i in zip(parents, [0, 7, 12], strict=True)]
+
+
+def test_timestamps_with_and_without_an_offset_in_one_column_are_read_each_on_its_own():
+    page = [{"id": 1, "at": "2026-01-02T03:04:05"}, {"id": 2, "at": "2026-01-02T03:04:05+10:00"}]
+    at = NestedLayout("orders", "id").tables(page)["orders"].column("at").to_pylist()
+    assert at == [datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), datetime(2026, 1, 1, 17, 4, 5, tzinfo=timezone.utc)]
