@@ -67,8 +67,16 @@ def _arrow_type(hint: dict) -> pa.DataType | None:
             "json": pa.string(), "date": pa.date32()}.get(kind)
 
 
-def _infer(values: list) -> pa.DataType:
+def _all_none(values: list | pa.Array) -> bool:
+    if isinstance(values, pa.Array):
+        return values.null_count == len(values)
+    return all(v is None for v in values)
+
+
+def _infer(values: list | pa.Array) -> pa.DataType:
     """The type dlt would give a new column from its first value."""
+    if isinstance(values, pa.Array):
+        values = values.drop_null()[:1].to_pylist()
     first = next(v for v in values if v is not None)
     if isinstance(first, bool):
         return pa.bool_()
@@ -103,7 +111,10 @@ def _utc_wall_time(strings: pa.Array) -> pa.Array:
 
 def _timestamps(values: list, text: bool) -> pa.Array:
     texts = values if text else [v.isoformat() if isinstance(v, datetime) else v for v in values]
-    strings = pa.array(texts, pa.string())
+    return _read_timestamps(pa.array(texts, pa.string()), values)
+
+
+def _read_timestamps(strings: pa.Array, values: list | None = None) -> pa.Array:
     # the two casts take disjoint strings (with an offset, without); a cast failing on a whole
     # column costs milliseconds, so the one the first value takes goes first
     casts = (_zoned, _utc_wall_time)
@@ -119,6 +130,7 @@ def _timestamps(values: list, text: bool) -> pa.Array:
     # offsets in some values, none in others: each value on its own (no offset: UTC)
     from dlt.common.time import ensure_pendulum_datetime
 
+    values = strings.to_pylist() if values is None else values
     return pa.array([None if v is None else ensure_pendulum_datetime(v, timezone.utc) for v in values], _UTC)
 
 
@@ -126,7 +138,10 @@ def _decimals(values: list, kind: pa.Decimal128Type, text: bool) -> pa.Array:
     # through text: floats (WooCommerce line prices) must not pick up binary noise
     if not text:
         values = [None if v is None else v if isinstance(v, str) else str(v) for v in values]
-    strings = pa.array(values, pa.string())
+    return _read_decimals(pa.array(values, pa.string()), kind)
+
+
+def _read_decimals(strings: pa.Array, kind: pa.Decimal128Type) -> pa.Array:
     try:
         return strings.cast(kind)  # no more digits than the column keeps: nothing to round
     except pa.ArrowInvalid:
@@ -134,9 +149,18 @@ def _decimals(values: list, kind: pa.Decimal128Type, text: bool) -> pa.Array:
         return pc.round(wide, ndigits=kind.scale, round_mode="half_to_even").cast(kind)
 
 
-def to_array(values: list, kind: pa.DataType, column: str, text: bool | None = None) -> pa.Array:
-    """`values` as an Arrow array of `kind`; `text` says they are all str or None, if known."""
+def to_array(values: list | pa.Array, kind: pa.DataType, column: str, text: bool | None = None) -> pa.Array:
+    """`values` as an Arrow array of `kind`; `text` says they are all str or None, if known.
+    `values` may be an Arrow array of strings already (ingest/columnwise.py reads text so)."""
     try:
+        if isinstance(values, pa.Array):
+            if values.type == kind:
+                return values
+            if kind == _UTC and values.type == pa.string():
+                return _read_timestamps(values)
+            if pa.types.is_decimal(kind) and values.type == pa.string():
+                return _read_decimals(values, kind)
+            values, text = values.to_pylist(), values.type == pa.string()
         if kind == _UTC:
             return _timestamps(values, _only_text(values) if text is None else text)
         if pa.types.is_decimal(kind):
@@ -318,12 +342,14 @@ class NestedLayout:
             kind = known.get(name)
             if kind is None:
                 hinted = _arrow_type(hints[name]) if name in hints else None
-                if hinted is None and all(v is None for v in values):
+                if hinted is None and _all_none(values):
                     continue  # dlt creates no column before it sees a value
                 kind = known[name] = hinted or _infer(values)
             try:
                 arrays.append(to_array(values, kind, f"{table_name}.{name}", text=name in table.text or None))
             except ColumnTypeError:
+                if isinstance(values, pa.Array):
+                    values = values.to_pylist()
                 fitting, variants = _split_variants(name, values, kind)
                 arrays.append(to_array(fitting, kind, f"{table_name}.{name}"))
                 pending.extend(variants.items())

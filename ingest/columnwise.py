@@ -21,6 +21,9 @@ from itertools import chain, compress, repeat
 from operator import itemgetter
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 NoneType = type(None)
 _TEXT = {str}
 _AFTER_KEYS = 1 << 62  # a position after every key of a row: `value` and the dlt keys come last
@@ -67,6 +70,15 @@ def _transpose(dicts: list[dict], names: tuple) -> list[list]:
         for column, part in zip(columns, zip(*map(values, dicts[start:start + _CHUNK]), strict=True), strict=True):
             column.extend(part)
     return columns
+
+
+def _strings(values: list) -> pa.Array | None:
+    """`values` as Arrow strings if they are all str or None (Arrow refuses anything else but
+    bytes, which parsed JSON never holds), else None."""
+    try:
+        return pa.array(values, pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return None
 
 
 def _path(row: Any, keys: tuple) -> tuple[int, ...]:
@@ -144,6 +156,10 @@ class ColumnWalk:
             names = tuple(dict.fromkeys(chain.from_iterable(dicts)))
             columns = [[d.get(key) for d in dicts] for key in names]
         for key, values in zip(names, columns, strict=True):
+            if rows is None and (texts := _strings(values)) is not None:  # most columns: no look at types
+                if texts.null_count < len(texts):
+                    self._text_column(table, prefix + self.normalize(key), texts, keys + (key,))
+                continue
             types = set(map(type, values))
             has_none = NoneType in types
             types.discard(NoneType)
@@ -168,6 +184,10 @@ class ColumnWalk:
                     self._walk(table, sub, sub_rows, name + "__", keys + (key,))
             if list in types:
                 self._child(table, name, values, rows, keys + (key,))
+
+    def _text_column(self, table: _Table, name: str, values: pa.Array, keys: tuple) -> None:
+        first = pc.index(values.is_valid(), True).as_py() if values.null_count else 0
+        table.add(name, values, (first, _path(table.objects[first], keys)), True)
 
     def _column(self, table: _Table, name: str, values, rows: list[int] | None, sparse: bool, keys: tuple,
                 text: bool) -> None:
