@@ -51,6 +51,10 @@ ROOT_KEY_COLUMNS = {"_dlt_id": CHILD_KEY_COLUMNS["_dlt_id"]}
 BATCH_ROWS = 2_000  # records per Arrow table: enough that dlt's per-item cost vanishes, memory stays flat
 # dlt's own choice for Arrow items on Postgres: COPY (see ingest.pipeline.dlt_defaults for '')
 FILE_FORMAT = "csv"
+# a root's rows are unique by key in every load (the sources keep one version of a record per
+# run, and the staging table's unique _dlt_id would refuse a second): dlt's dedup, a window sort
+# over every staged row, would find nothing
+ROOT_MERGE = {"disposition": "merge", "strategy": "delete-insert", "deduplicated": True}
 
 
 class ColumnTypeError(ValueError):
@@ -385,7 +389,7 @@ def columnar_resource(fn, *, name: str, primary_key: str, columns: dict | None =
         if batch:
             yield from layout.items(batch)
 
-    return dlt.resource(as_arrow, name=name, write_disposition="merge", primary_key=primary_key,
+    return dlt.resource(as_arrow, name=name, write_disposition=ROOT_MERGE, primary_key=primary_key,
                         columns=ROOT_KEY_COLUMNS, file_format=FILE_FORMAT, **resource_kwargs)
 
 

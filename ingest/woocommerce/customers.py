@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 
 import dlt
 
-from ingest.columnar import BATCH_ROWS, FILE_FORMAT, ROOT_KEY_COLUMNS, NestedLayout
+from ingest.columnar import BATCH_ROWS, FILE_FORMAT, ROOT_KEY_COLUMNS, ROOT_MERGE, NestedLayout
 from ingest.cursor import OverlapCursor, format_utc, parse_utc
 from ingest.woocommerce.helpers import WooCommerceClient, fresh
 from ingest.woocommerce.settings import CUSTOMER_COLUMNS, OVERLAP
@@ -83,7 +83,7 @@ def customers_resource(handoff: OrderCustomers, full_scan_hours: float):
         if batch:
             yield from layout.items(batch)
 
-    return dlt.resource(customers, name="customers", write_disposition="merge", primary_key="id",
+    return dlt.resource(customers, name="customers", write_disposition=ROOT_MERGE, primary_key="id",
                         columns=ROOT_KEY_COLUMNS, file_format=FILE_FORMAT)
 
 
