@@ -45,7 +45,11 @@ EVENT_COLUMNS = {
     # `$value` (the order value on Placed Order) flattened by dlt: `$` becomes `_`
     **_typed(MONEY, "event_properties___value"),
 }
-CAMPAIGN_COLUMNS = _typed(UTC_TIME, "created_at", "updated_at", "scheduled_at", "send_time",
-                          "send_strategy__datetime")
+CAMPAIGN_COLUMNS = {
+    **_typed(UTC_TIME, "created_at", "updated_at", "scheduled_at", "send_time", "send_strategy__datetime"),
+    # usually null: typed here, or dlt warns on every sync that it could not infer them
+    "send_strategy__options__send_past_recipients_immediately": {"data_type": "bool"},
+    "tracking_options__custom_tracking_params": {"data_type": "json"},
+}
 LIST_COLUMNS = _typed(UTC_TIME, "created", "updated")
 METRIC_COLUMNS = _typed(UTC_TIME, "created", "updated")
