@@ -11,6 +11,10 @@ same tables and columns:
 - column types come from the resource's hints, else from the values (a string that reads as an
   ISO timestamp becomes a timestamp, as dlt's `iso_timestamp` detection does).
 
+A page is flattened a column at a time (ingest/columnwise.py); a page whose keys that walk
+cannot place (names that normalise alike) is walked record by record instead (`row_wise`),
+with the same result.
+
 The differences are deliberate: a root row's `_dlt_id` is a digest of its primary key (stable
 across loads), and child tables are dlt tables of their own (with a `_dlt_load_id` column of
 their own), merged on `_dlt_root_id`, so a

@@ -2,8 +2,10 @@
 
 Walking every value of every record in Python (`NestedLayout._fill`) costs most of an Arrow
 load. Records of one page mostly share their keys, so here each key's values are taken from all
-records at once (`itemgetter` and `zip` do the walking in C) and a column's Python types decide
-what it becomes: scalars a column, dicts flattened `parent__child` columns, lists a child table.
+records at once (`itemgetter` and `zip` do the walking in C); a column of strings goes to Arrow
+as it is, and any other column's Python types decide what it becomes: scalars a column, dicts
+flattened `parent__child` columns, lists a child table. Child row ids are dlt's digests, as the
+row-wise walk gives them (hashing is the one cost left per row).
 
 The result is the row-wise walk's, value for value and in the same order: a column (and a
 table) is placed where the row-wise walk would first have created it, i.e. by the first row with
@@ -35,7 +37,7 @@ class Columns:
     """One table of a page: its columns in order, its row count, and which columns are known to
     hold only str or None (their values need no look before they become Arrow strings)."""
 
-    values: dict[str, list]
+    values: dict[str, list | pa.Array]
     rows: int
     text: set[str] = field(default_factory=set)
 
@@ -128,7 +130,7 @@ class _Table:
 
 
 class ColumnWalk:
-    """Flattens one page of records into {table name: (columns, rows)}, in the row-wise walk's order."""
+    """Flattens one page of records into {table name: Columns}, in the row-wise walk's order."""
 
     def __init__(self, normalize: Callable[[str], str]) -> None:
         self.normalize = normalize
