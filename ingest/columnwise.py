@@ -74,6 +74,18 @@ def _transpose(dicts: list[dict], names: tuple) -> list[list]:
     return columns
 
 
+def _scatter(dicts: list[dict], names: tuple) -> list[list]:
+    """The values of each of `names` in dicts that differ in their keys (None where missing)."""
+    if len(names) * len(dicts) <= 4 * sum(map(len, dicts)):  # most keys in most dicts
+        return [[d.get(key) for d in dicts] for key in names]
+    place = {key: i for i, key in enumerate(names)}  # sparse: each present value put in its place
+    columns = [[None] * len(dicts) for _ in names]
+    for row, d in enumerate(dicts):
+        for key, value in d.items():
+            columns[place[key]][row] = value
+    return columns
+
+
 def _strings(values: list) -> pa.Array | None:
     """`values` as Arrow strings if they are all str or None (Arrow refuses anything else but
     bytes, which parsed JSON never holds), else None."""
@@ -156,7 +168,7 @@ class ColumnWalk:
                 pass
         if columns is None:
             names = tuple(dict.fromkeys(chain.from_iterable(dicts)))
-            columns = [[d.get(key) for d in dicts] for key in names]
+            columns = _scatter(dicts, names)
         for key, values in zip(names, columns, strict=True):
             if rows is None and (texts := _strings(values)) is not None:  # most columns: no look at types
                 if texts.null_count < len(texts):

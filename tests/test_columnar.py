@@ -290,6 +290,7 @@ REGULAR_PAGES = {
     "grandchildren": [{"id": 1, "lines": [{"sku": "a", "taxes": [{"t": 1}, {"t": 2}]}, {"sku": "b", "taxes": []}]},
                       {"id": 2, "lines": [{"sku": "c", "taxes": [{"t": 3, "x": {"deep": [7]}}]}]}],
     "an empty list creates its table first": [{"id": 1, "b": [], "a": [{"x": 1}]}, {"id": 2, "b": [{"y": 1}]}],
+    "each record its own keys": [{"id": i, "props": {f"k{i}": i, f"k{i + 1}": str(i)}} for i in range(12)],
 }
 
 
