@@ -22,11 +22,22 @@ def format_utc(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+PRUNE_EVERY = 10_000  # records between trims of an immutable stream's window
+
+
 class OverlapCursor:
-    def __init__(self, state: dict, *, overlap: timedelta, initial: datetime | None = None):
+    """`immutable`: records never change (Klaviyo events), so none can come back in the same walk
+    with another time, and the run need only remember the records near the top of the cursor:
+    memory stays flat however long the walk. A stream whose records change remembers every
+    record it yielded this run, to catch one that changes while the walk is under way."""
+
+    def __init__(self, state: dict, *, overlap: timedelta, initial: datetime | None = None,
+                 immutable: bool = False):
         self._state = state.setdefault("cursor", {"last_value": None, "boundary": {}})
         self.overlap = overlap
         self.initial = initial
+        self.immutable = immutable
+        self._prune_at = PRUNE_EVERY
         self.before = self._state["last_value"]
         self._max: datetime | None = parse_utc(self.before) if self.before else None
         self._seen: dict[str, str] = dict(self._state.get("boundary") or {})
@@ -60,6 +71,10 @@ class OverlapCursor:
         self._window[str(key)] = modified
         if self._max is None or ts > self._max:
             self._max = ts
+        if self.immutable and len(self._window) >= self._prune_at:
+            floor = self._max - self.overlap  # only the top can repeat (the overlap) or reach the boundary
+            self._window = {k: v for k, v in self._window.items() if parse_utc(v) >= floor}
+            self._prune_at = max(PRUNE_EVERY, 2 * len(self._window))
 
     def commit(self) -> None:
         """Write the new position into the resource state (called once the pages are read)."""

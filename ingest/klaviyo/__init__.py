@@ -117,7 +117,7 @@ def profiles(client: KlaviyoClient) -> Iterator[list[dict]]:
 
 
 def events(client: KlaviyoClient, window_days: int) -> Iterator[list[dict]]:
-    cursor = OverlapCursor(dlt.current.resource_state(), overlap=EVENT_OVERLAP)
+    cursor = OverlapCursor(dlt.current.resource_state(), overlap=EVENT_OVERLAP, immutable=True)
     span = timedelta(days=max(1, window_days))
     lo = cursor.start()
     if lo is None:
