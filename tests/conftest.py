@@ -65,6 +65,17 @@ def timed(timings: dict, label: str, fn, *args, **kwargs):
     return result
 
 
+def model_rows(db, model: str, order_by: str, where: str = "true") -> list[tuple]:
+    """A model's rows without the columns that say when a row was rebuilt (source_changed_at,
+    built_at): what an incremental build and a full refresh must agree on."""
+    columns = ", ".join(row[0] for row in rows(db, """
+        select column_name from information_schema.columns
+        where table_schema || '.' || table_name = %s and column_name not in ('source_changed_at', 'built_at')
+        order by ordinal_position
+    """, model))
+    return rows(db, f"select {columns} from {model} where {where} order by {order_by}")
+
+
 def scalar(db, sql: str, *params):
     """The first column of the first row of a query."""
     with db.cursor() as cur:

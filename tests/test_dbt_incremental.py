@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from conftest import serve_world
+from conftest import model_rows, serve_world
 
 from flows.dbt import run_dbt
 from ingest.sync import sync_source
@@ -23,17 +23,7 @@ MODELS = {
 
 
 def snapshot(db) -> dict[str, list[tuple]]:
-    out = {}
-    with db.cursor() as cur:
-        for model, key in MODELS.items():
-            # source_changed_at and built_at record when a row was rebuilt, not what it says: leave them out
-            cur.execute("select column_name from information_schema.columns where table_schema || '.' || "
-                        "table_name = %s and column_name not in ('source_changed_at', 'built_at') "
-                        "order by ordinal_position", (model,))
-            columns = ", ".join(row[0] for row in cur.fetchall())
-            cur.execute(f"select {columns} from {model} order by {key}")
-            out[model] = cur.fetchall()
-    return out
+    return {model: model_rows(db, model, key) for model, key in MODELS.items()}
 
 
 def test_incremental_build_after_changes_equals_a_full_refresh(database, monkeypatch):

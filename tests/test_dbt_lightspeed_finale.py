@@ -8,7 +8,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import rows, scalar, serve_world, timed
+from conftest import model_rows, rows, scalar, serve_world, timed
 
 from sandbox.catalog import CATALOG
 from sandbox.woocommerce.store import order_totals
@@ -206,16 +206,7 @@ def test_product_survivorship_and_unit_conversion_unit_tests_pass(landed, databa
 
 
 def _shop_rows(db) -> dict[str, list[tuple]]:
-    out = {}
-    for model, (key, where) in SHOP_MODELS.items():
-        # source_changed_at records when a row was rebuilt, not what it says: leave it out
-        columns = ", ".join(row[0] for row in rows(db, """
-            select column_name from information_schema.columns
-            where table_schema || '.' || table_name = %s and column_name <> 'source_changed_at'
-            order by ordinal_position
-        """, model))
-        out[model] = rows(db, f"select {columns} from {model} where {where} order by {key}")
-    return out
+    return {model: model_rows(db, model, key, where) for model, (key, where) in SHOP_MODELS.items()}
 
 
 def test_an_incremental_run_after_six_hours_equals_a_full_refresh(landed, database, timings):
