@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 
+from bench.scratch import scratch_home
 from seamline.runtime import configure
 
 
@@ -26,18 +26,18 @@ def main(argv: list[str] | None = None) -> int:
                              "(default: --orders; 1,000 with --quick)")
     args = parser.parse_args(argv)
     orders = args.orders or (10_000 if args.quick else 100_000)
-    os.environ.setdefault("SEAMLINE_HOME", tempfile.mkdtemp(prefix="seamline-bench-"))
-    configure()
+    with scratch_home():
+        configure()
 
-    from bench import figures
+        from bench import figures
 
-    print(f"orders: {orders}")
-    print(f"cores: {os.cpu_count()}")
-    started = time.monotonic()
-    memory_orders = args.memory_orders or (1_000 if args.quick else orders)
-    for name, value in figures.run_all(orders, memory_orders):
-        print(f"{name}: {value}", flush=True)
-    print(f"bench_seconds: {time.monotonic() - started:.0f}")
+        print(f"orders: {orders}")
+        print(f"cores: {os.cpu_count()}")
+        started = time.monotonic()
+        memory_orders = args.memory_orders or (1_000 if args.quick else orders)
+        for name, value in figures.run_all(orders, memory_orders):
+            print(f"{name}: {value}", flush=True)
+        print(f"bench_seconds: {time.monotonic() - started:.0f}")
     return 0
 
 

@@ -15,9 +15,9 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 
 from bench.sandbox_scale import gib, label
+from bench.scratch import scratch_home
 
 
 def peak_rss_kb() -> int:
@@ -81,11 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    os.environ.setdefault("SEAMLINE_HOME", tempfile.mkdtemp(prefix="seamline-bench-"))
-    if args.child:
+    if args.child:  # runs in the home of the process that started it
         sync_child()
         return 0
-    run = peak_sync_rss(args.orders)
+    with scratch_home():
+        run = peak_sync_rss(args.orders)
     print(f"memory_rss_gib_{label(args.orders)}: {gib(run['rss_kb'])}")
     print(f"memory_rows_{label(args.orders)}: {run['rows']}")
     return 0
