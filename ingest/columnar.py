@@ -379,13 +379,18 @@ def columnar_resource(fn, *, name: str, primary_key: str, columns: dict | None =
                       nested_hints: dict | None = None, batch_rows: int = BATCH_ROWS, **resource_kwargs):
     """`dlt.resource` for a generator of pages (lists of dicts) whose rows reach dlt as Arrow
     tables in batches of about `batch_rows`. The generator is unchanged (its resource state,
-    cursor and paging stay its own); hints are the ones a dict resource would be declared with."""
+    cursor and paging stay its own); hints are the ones a dict resource would be declared with.
+    A page of None passes through: dlt serves the other resources and comes back (a resource
+    waiting for another one, e.g. WooCommerce customers for the run's orders)."""
 
     @functools.wraps(fn)
     def as_arrow(*args, **kwargs):
         layout = NestedLayout(name, primary_key, columns, nested_hints).learn(dlt.current.source_schema())
         batch: list[dict] = []
         for page in fn(*args, **kwargs):
+            if page is None:
+                yield None
+                continue
             batch.extend(page if isinstance(page, list) else [page])
             if len(batch) >= batch_rows:
                 yield from layout.items(batch)

@@ -14,9 +14,10 @@ from dlt.common.configuration import with_config
 from ingest.columnar import columnar_resource
 from ingest.cursor import OverlapCursor
 from ingest.reconcile import flag_missing, is_due, mark_reconciled
-from ingest.woocommerce.customers import OrderCustomers, customers_resource
+from ingest.woocommerce.customers import OrderCustomers, customers
 from ingest.woocommerce.helpers import WooCommerceClient, fresh
 from ingest.woocommerce.settings import (
+    CUSTOMER_COLUMNS,
     ORDER_COLUMNS,
     ORDER_NESTED_HINTS,
     OVERLAP,
@@ -45,7 +46,8 @@ def woocommerce(
     return (
         columnar_resource(orders, name="orders", primary_key="id", columns=ORDER_COLUMNS,
                           nested_hints=ORDER_NESTED_HINTS)(client, page_size, handoff),
-        customers_resource(handoff, customers_full_scan_hours)(client, page_size),
+        columnar_resource(customers, name="customers", primary_key="id",
+                          columns=CUSTOMER_COLUMNS)(client, page_size, handoff, customers_full_scan_hours),
         columnar_resource(products, name="products", primary_key="id", columns=PRODUCT_COLUMNS)(client, page_size),
     )
 

@@ -24,10 +24,9 @@ from datetime import datetime, timedelta, timezone
 
 import dlt
 
-from ingest.columnar import BATCH_ROWS, FILE_FORMAT, ROOT_KEY_COLUMNS, ROOT_MERGE, NestedLayout
 from ingest.cursor import OverlapCursor, format_utc, parse_utc
 from ingest.woocommerce.helpers import WooCommerceClient, fresh
-from ingest.woocommerce.settings import CUSTOMER_COLUMNS, OVERLAP
+from ingest.woocommerce.settings import OVERLAP
 
 INCLUDE_MAX = 100  # ids per `include=` call: the API's per_page cap
 
@@ -54,37 +53,23 @@ def _customer_id(order: dict) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-def customers_resource(handoff: OrderCustomers, full_scan_hours: float):
-    """The customers dlt resource, as Arrow tables like every columnar resource
-    (ingest/columnar.py). Unlike `columnar_resource`, it may first yield None: dlt then serves
-    the other resources and comes back, so the orders resource has run to its end before
+def customers(client: WooCommerceClient, page_size: int, handoff: OrderCustomers,
+              full_scan_hours: float) -> Iterator[list[dict] | None]:
+    """Pages of changed customers (for `columnar_resource`). It may first yield None: dlt then
+    serves the other resources and comes back, so the orders resource has run to its end before
     customers decides what to read."""
-
-    def customers(client: WooCommerceClient, page_size: int) -> Iterator:
-        layout = NestedLayout("customers", "id", CUSTOMER_COLUMNS).learn(dlt.current.source_schema())
-        orders_selected = "orders" in dlt.current.source().selected_resources
-        state = dlt.current.resource_state()
-        full = full_scan_due(state, timedelta(hours=full_scan_hours)) or not orders_selected
-        if full:
-            handoff.wanted = False
-            handoff.ids.clear()
-        else:
-            while not handoff.orders_ended:
-                yield None
-            full = not handoff.orders_complete
-        pages = full_scan(client, page_size, state) if full else \
-            targeted(client, page_size, state, handoff.ids | announced_by_webhooks())
-        batch: list[dict] = []
-        for page in pages:
-            batch.extend(page)
-            if len(batch) >= BATCH_ROWS:
-                yield from layout.items(batch)
-                batch = []
-        if batch:
-            yield from layout.items(batch)
-
-    return dlt.resource(customers, name="customers", write_disposition=ROOT_MERGE, primary_key="id",
-                        columns=ROOT_KEY_COLUMNS, file_format=FILE_FORMAT)
+    orders_selected = "orders" in dlt.current.source().selected_resources
+    state = dlt.current.resource_state()
+    full = full_scan_due(state, timedelta(hours=full_scan_hours)) or not orders_selected
+    if full:
+        handoff.wanted = False
+        handoff.ids.clear()
+    else:
+        while not handoff.orders_ended:
+            yield None
+        full = not handoff.orders_complete
+    yield from full_scan(client, page_size, state) if full else \
+        targeted(client, page_size, state, handoff.ids | announced_by_webhooks())
 
 
 def announced_by_webhooks() -> set[int]:
