@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from ingest.seen import SeenKeys
+
 
 def parse_utc(value: str) -> datetime:
     """A vendor timestamp without zone is UTC (WooCommerce `_gmt` fields)."""
@@ -22,26 +24,26 @@ def format_utc(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-PRUNE_EVERY = 10_000  # records between trims of an immutable stream's window
+PRUNE_EVERY = 10_000  # records between trims of the window
 
 
 class OverlapCursor:
-    """`immutable`: records never change (Klaviyo events), so none can come back in the same walk
-    with another time, and the run need only remember the records near the top of the cursor:
-    memory stays flat however long the walk. A stream whose records change remembers every
-    record it yielded this run, to catch one that changes while the walk is under way."""
+    """The run remembers the records near the top of the cursor (the overlap: they come back with
+    the same time). A stream whose records change also remembers which keys it met this run
+    (SeenKeys: about ten bytes a key), to catch a record that changes while the walk is under way;
+    `immutable` streams (Klaviyo events) need not."""
 
     def __init__(self, state: dict, *, overlap: timedelta, initial: datetime | None = None,
                  immutable: bool = False):
         self._state = state.setdefault("cursor", {"last_value": None, "boundary": {}})
         self.overlap = overlap
         self.initial = initial
-        self.immutable = immutable
         self._prune_at = PRUNE_EVERY
         self.before = self._state["last_value"]
         self._max: datetime | None = parse_utc(self.before) if self.before else None
         self._seen: dict[str, str] = dict(self._state.get("boundary") or {})
-        self._window: dict[str, str] = {}
+        self._window: dict[str, str] = {}  # key -> modified, for the records near the top
+        self._met = None if immutable else SeenKeys()
         self._deferred: datetime | None = None  # the oldest change met twice this run
 
     def start(self) -> datetime | None:
@@ -59,11 +61,16 @@ class OverlapCursor:
         for the next run: the cursor will stop short of it."""
         key = str(key)
         earlier = self._window.get(key)
-        if earlier is not None and earlier != modified:
+        if earlier == modified:
+            return False  # read again in the overlap
+        # met earlier this run with another time (in the window, or below it: a record at its old
+        # time below the window's floor cannot come back, the API's bound is above it); `meet`
+        # remembers the key, as every caller observes what is_new admits
+        if earlier is not None or (self._met is not None and self._met.meet(key)):
             ts = parse_utc(modified)
             self._deferred = ts if self._deferred is None else min(self._deferred, ts)
             return False
-        return self._seen.get(key) != modified and earlier != modified
+        return self._seen.get(key) != modified
 
     def observe(self, key, modified: str) -> None:
         """Count a record we are about to yield; keep the ones inside the overlap window."""
@@ -71,7 +78,7 @@ class OverlapCursor:
         self._window[str(key)] = modified
         if self._max is None or ts > self._max:
             self._max = ts
-        if self.immutable and len(self._window) >= self._prune_at:
+        if len(self._window) >= self._prune_at:
             floor = self._max - self.overlap  # only the top can repeat (the overlap) or reach the boundary
             self._window = {k: v for k, v in self._window.items() if parse_utc(v) >= floor}
             self._prune_at = max(PRUNE_EVERY, 2 * len(self._window))

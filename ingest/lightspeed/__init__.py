@@ -41,6 +41,7 @@ from ingest.lightspeed.settings import (
     columns,
     nested_hints,
 )
+from ingest.seen import SeenKeys
 
 # every resource reaches dlt as Arrow tables (ingest/columnar.py)
 COLUMNAR_RESOURCES = (*RESOURCES, "registers")
@@ -75,19 +76,18 @@ def versioned(client: LightspeedClient, path: str, page_size: int, include_delet
     after = int(state.get("last_value") or 0)
     # a record changed during the walk comes back with a higher version; one load holds one
     # version of a record, so the newer waits for the next run and the position stops short of
-    # it. Hashes, not ids: memory stays small, and a collision only delays a record by a run.
-    yielded: set[int] = set()
+    # it. SeenKeys holds hashes, not ids: memory stays small, and a collision only delays a
+    # record by a run.
+    yielded = SeenKeys()
     held_back: int | None = None
     for rows, top in client.walk(path, after, path, page_size, include_deleted):
         seen_at = datetime.now(timezone.utc)
         fresh = []
         for row in rows:
-            key = hash(row["id"])
-            if key in yielded:
+            if yielded.meet(row["id"]):
                 version = int(row.get("version") or top)
                 held_back = version if held_back is None else min(held_back, version)
                 continue
-            yielded.add(key)
             deleted = bool(row.get("deleted_at"))
             row["is_deleted"] = deleted
             row["deleted_seen_at"] = seen_at if deleted else None
