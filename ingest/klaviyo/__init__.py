@@ -41,6 +41,7 @@ from typing import Any
 import dlt
 import orjson
 
+from ingest.ahead import read_ahead
 from ingest.columnar import columnar_resource
 from ingest.cursor import OverlapCursor, parse_utc
 from ingest.klaviyo.helpers import KlaviyoClient, flatten, klaviyo_time, not_in_future
@@ -110,7 +111,7 @@ def profiles(client: KlaviyoClient) -> Iterator[list[dict]]:
     start = cursor.start()
     if start is not None:
         params["filter"] = f"greater-than(updated,{klaviyo_time(not_in_future(start, _now()))})"
-    for page in client.walk("profiles", params, "profiles"):
+    for page in read_ahead(client.walk("profiles", params, "profiles")):
         if fresh := _fresh(cursor, [flatten(p) for p in page], "updated"):
             yield fresh
     cursor.commit()
@@ -138,7 +139,7 @@ def events(client: KlaviyoClient, window_days: int) -> Iterator[list[dict]]:
         flt = f"greater-or-equal(datetime,{klaviyo_time(lower)})"
         if upper is not None:
             flt += f",less-than(datetime,{klaviyo_time(upper)})"
-        for page in client.walk("events", {"filter": flt, "sort": "datetime"}, "events"):
+        for page in read_ahead(client.walk("events", {"filter": flt, "sort": "datetime"}, "events")):
             if fresh := _fresh(cursor, [flatten(e) for e in page], "datetime"):
                 yield fresh
         cursor.commit()  # the window is read: the cursor covers it
