@@ -18,6 +18,7 @@ import sys
 
 from bench.sandbox_scale import gib, label
 from bench.scratch import scratch_home
+from bench.served import served_world
 
 
 def peak_rss_kb() -> int:
@@ -50,19 +51,13 @@ def peak_sync_rss(orders: int, seed: int = 7) -> dict:
     """Serve a world of `orders` web orders, sync it all in a child process; its peak RSS (KiB)."""
     from bench.figures import UNLIMITED
 
-    server = subprocess.Popen([sys.executable, "-m", "bench.sandbox_scale", "--child", "--scale", str(orders),
-                               "--seed", str(seed), "--faults", UNLIMITED], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        ready = json.loads(server.stdout.readline())
-        env = {**os.environ, **ready["settings"], "SEAMLINE_SCHEMA_PREFIX": f"bench_mem_{label(orders)}_"}
+    with served_world(orders, seed, faults=UNLIMITED) as world:
+        env = {**os.environ, **world.settings, "SEAMLINE_SCHEMA_PREFIX": f"bench_mem_{label(orders)}_"}
         done = subprocess.run([sys.executable, "-m", "bench.memory", "--child"], env=env, capture_output=True,
                               text=True, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"the sync child failed: {done.stderr.strip().splitlines()[-1:]}")
-        return json.loads(done.stdout.strip().splitlines()[-1])
-    finally:
-        server.stdin.close()
-        server.wait(timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(f"the sync child failed: {done.stderr.strip().splitlines()[-1:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def memory_figures(orders: int):

@@ -33,13 +33,14 @@ import base64
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
 
 import orjson
 import requests
+
+from bench.served import ServedWorld, served_world
 
 API_NAMES = ("woocommerce", "klaviyo", "klaviyo_profiles", "xero", "lightspeed", "finale")
 
@@ -80,7 +81,7 @@ def child(scale: int, seed: int, faults: str | None = None) -> None:
     t0 = time.perf_counter()
     world.advance(1)  # an hour of trading everywhere: what an incremental benchmark asks between syncs
     advance_s = time.perf_counter() - t0
-    with SandboxServer(world, faults=FaultPlan.parse(faults)) as server:
+    with SandboxServer(world, faults=FaultPlan.parse(faults), advance_route=True) as server:
         ready = {
             "build_s": round(build_s, 1), "rss_kb": build_rss_kb, "advance_s": round(advance_s, 2),
             "base_url": server.base_url,
@@ -257,41 +258,36 @@ def main(argv: list[str] | None = None) -> int:
         child(args.scale, args.seed, args.faults)
         return 0
 
-    tag = label(args.scale)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "bench.sandbox_scale", "--child", "--scale", str(args.scale),
-                             "--seed", str(args.seed)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
-                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), text=True)
     try:
-        line = proc.stdout.readline()
-        if not line:
-            print("the sandbox child died while building the world", file=sys.stderr)
-            return 1
-        ready = json.loads(line)
-        print(f"sandbox_cores: {os.cpu_count()}")
-        print(f"sandbox_scale: {args.scale}")
-        for name, n in ready["counts"].items():
-            print(f"sandbox_count_{name}_{tag}: {n}")
-        print(f"sandbox_build_s_{tag}: {ready['build_s']}")
-        print(f"sandbox_rss_gib_{tag}: {gib(ready['rss_kb'])}")
-        print(f"sandbox_advance_1h_s_{tag}: {ready['advance_s']}", flush=True)
-        now = datetime.fromisoformat(ready["now"])
-        with requests.Session() as s:
-            for name in API_NAMES:
-                w = Walk(args.seconds, proc.pid)
-                WALKERS[name](s, ready["base_url"], ready["settings"], now, w)
-                rate, per_cpu = w.rates()
-                print(f"sandbox_records_per_s_{name}: {rate}")
-                if per_cpu is not None:
-                    print(f"sandbox_records_per_cpu_s_{name}: {per_cpu}")
-                print(f"sandbox_first_page_s_{name}: {round(w.first_s or 0.0, 2)}")
-                print(f"sandbox_records_walked_{name}: {w.first_records + w.records}", flush=True)
-    finally:
-        proc.stdin.close()
-        proc.wait(timeout=120)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(f"sandbox_rss_peak_gib_{tag}: {gib(peak)}")
+        with served_world(args.scale, args.seed) as world:
+            report(world, args)
+    except RuntimeError as exc:  # the child died while building the world
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"sandbox_rss_peak_gib_{label(args.scale)}: {gib(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)}")
     return 0
+
+
+def report(world: ServedWorld, args: argparse.Namespace) -> None:
+    tag, ready = label(args.scale), world.ready
+    print(f"sandbox_cores: {os.cpu_count()}")
+    print(f"sandbox_scale: {args.scale}")
+    for name, n in ready["counts"].items():
+        print(f"sandbox_count_{name}_{tag}: {n}")
+    print(f"sandbox_build_s_{tag}: {ready['build_s']}")
+    print(f"sandbox_rss_gib_{tag}: {gib(ready['rss_kb'])}")
+    print(f"sandbox_advance_1h_s_{tag}: {ready['advance_s']}", flush=True)
+    now = datetime.fromisoformat(ready["now"])
+    with requests.Session() as s:
+        for name in API_NAMES:
+            w = Walk(args.seconds, world.pid)
+            WALKERS[name](s, ready["base_url"], ready["settings"], now, w)
+            rate, per_cpu = w.rates()
+            print(f"sandbox_records_per_s_{name}: {rate}")
+            if per_cpu is not None:
+                print(f"sandbox_records_per_cpu_s_{name}: {per_cpu}")
+            print(f"sandbox_first_page_s_{name}: {round(w.first_s or 0.0, 2)}")
+            print(f"sandbox_records_walked_{name}: {w.first_records + w.records}", flush=True)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ class SandboxServer:
     """`with SandboxServer(world) as sandbox:` serves the world until the block ends."""
 
     def __init__(self, world, host: str = "127.0.0.1", port: int = 0, faults: FaultPlan | None = None,
-                 webhook_url: str | None = None):
+                 webhook_url: str | None = None, advance_route: bool = False):
         self.world = world
         # where the world's changes are sent as signed webhooks (e.g. http://127.0.0.1:8765/webhooks),
         # signed with the receiver's own WEBHOOKS__<SOURCE>__SECRET values; unset: none are sent
@@ -66,7 +66,7 @@ class SandboxServer:
         self.port = port or free_port(host)
         self.faults = faults or FaultPlan()
         app = build_app(world, self.faults)
-        if self.webhook_url:
+        if self.webhook_url or advance_route:  # advance_route: a world served from another process
             app = with_advance(app, world)
         config = uvicorn.Config(app, host=host, port=self.port, log_level="warning",
                                 access_log=False, lifespan="off")
