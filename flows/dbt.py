@@ -96,6 +96,11 @@ def run_dbt(db: Database, *args: str) -> DbtResult:
     sources = loaded_sources(db)
     if "woocommerce" not in sources:
         raise SeamlineError("nothing to transform yet: WooCommerce has not landed (run `seamline sync woocommerce`)")
+    if args[0] == "build" and not settings.dbt_unit_tests() and not {"--resource-type", "--exclude-resource-type",
+                                                                      "--resource-types"} & set(args):
+        # dbt's advice: unit tests check model logic against fixed inputs, not the data, so they
+        # belong in development and CI (`make test` runs every one), not in every production build
+        args = (*args, "--exclude-resource-type", "unit_test")
     # `tenant`: models and seeds may differ per shop (`{% if var('tenant') == 'gallery' %}`)
     args = (*args, "--vars", json.dumps({"enabled_sources": sources, "tenant": settings.tenant() or "default"}))
     pending = _refresh_pending(db) if args[0] == "build" else []

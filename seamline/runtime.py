@@ -8,7 +8,6 @@ import os
 from seamline import settings
 from seamline.masking import install_log_masking
 
-
 # A sync allocates millions of short-lived dicts and lists (parsed pages) that reference counting
 # frees; at Python's default (700) the cyclic collector ran so often, and its older generations
 # over so many live objects, that it took a third of extraction (WooCommerce orders: 14 s -> 9 s

@@ -30,6 +30,11 @@ def enabled_sources() -> tuple[str, ...]:
     return tuple(s for s in SOURCES if s in wanted) if wanted else SOURCES
 
 
+def dbt_unit_tests() -> bool:
+    """SEAMLINE_DBT_UNIT_TESTS=true: `dbt build` runs the unit tests too (development)."""
+    return os.environ.get("SEAMLINE_DBT_UNIT_TESTS", "").strip().lower() in ("1", "true", "yes")
+
+
 def dbt_lock_key() -> str:
     """The advisory lock one dbt build of this prefix holds (flows/dbt.py); an erase takes it too."""
     return f"seamline.dbt.{schema_prefix()}"

@@ -76,6 +76,20 @@ def model_rows(db, model: str, order_by: str, where: str = "true") -> list[tuple
     return rows(db, f"select {columns} from {model} where {where} order by {order_by}")
 
 
+def run_unit_tests(db, timings: dict | None = None) -> int:
+    """Every dbt unit test of the models enabled for the sources landed, which production builds
+    leave out (flows/dbt.py); asserts they all pass and returns how many ran."""
+    import json
+
+    from flows.dbt import run_dbt, target_dir
+
+    result = timed({} if timings is None else timings, "dbt unit tests", run_dbt, db, "test", "--select", "test_type:unit")
+    enabled = json.loads((target_dir() / "manifest.json").read_text())["unit_tests"]
+    assert result.success, result.failures
+    assert enabled and result.counts == {"pass": len(enabled)}, result.counts
+    return len(enabled)
+
+
 def scalar(db, sql: str, *params):
     """The first column of the first row of a query."""
     with db.cursor() as cur:

@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import datetime, timezone
 
 import pytest
-from conftest import rows, scalar, serve_world
+from conftest import rows, run_unit_tests, scalar, serve_world
 
 from sandbox.world import World
 from seamline import settings
@@ -66,6 +66,10 @@ def test_dbt_build_is_green(landed, database):
     assert build.success, build.failures
     assert build.counts.get("error", 0) == 0 and build.counts.get("fail", 0) == 0, build.failures
     assert scalar(database, "select count(*) from intermediate.int_unmapped_values") == 0
+
+
+def test_every_dbt_unit_test_passes(landed, database):
+    assert run_unit_tests(database) >= 18  # invoices, engagement, identity, mappings
 
 
 def test_reconciliation_finds_exactly_the_injected_invoice_faults(landed, database):
