@@ -239,8 +239,9 @@ class NestedLayout:
     """
 
     def __init__(self, table: str, primary_key: str, columns: dict | None = None,
-                 nested_hints: dict | None = None) -> None:
+                 nested_hints: dict | None = None, write_disposition: str = "merge") -> None:
         self.table = table
+        self.write_disposition = write_disposition  # the child tables', as the root's (first_loads)
         self.primary_key = primary_key  # as the vendor spells it (`InvoiceID`)
         self.key_column = _naming.normalize_identifier(primary_key)  # as dlt names it (`invoice_id`)
         self.hints: dict[str, dict[str, dict]] = {table: _normalized(columns)}
@@ -371,7 +372,8 @@ class NestedLayout:
             if name == self.table:
                 yield arrow
             else:
-                yield dlt.mark.with_hints(arrow, child_hints(name, self.hints.get(name, {})),
+                yield dlt.mark.with_hints(arrow, child_hints(name, self.hints.get(name, {}),
+                                                             self.write_disposition),
                                           create_table_variant=True)
 
 
@@ -385,7 +387,10 @@ def columnar_resource(fn, *, name: str, primary_key: str, columns: dict | None =
 
     @functools.wraps(fn)
     def as_arrow(*args, **kwargs):
-        layout = NestedLayout(name, primary_key, columns, nested_hints).learn(dlt.current.source_schema())
+        # "append" when ingest.sync.first_loads found the tables empty: children follow their root
+        disposition = "append" if dlt.current.resource().write_disposition == "append" else "merge"
+        layout = NestedLayout(name, primary_key, columns, nested_hints, disposition).learn(
+            dlt.current.source_schema())
         batch: list[dict] = []
         for page in fn(*args, **kwargs):
             if page is None:
@@ -402,9 +407,9 @@ def columnar_resource(fn, *, name: str, primary_key: str, columns: dict | None =
                         columns=ROOT_KEY_COLUMNS, file_format=FILE_FORMAT, **resource_kwargs)
 
 
-def child_hints(name: str, columns: dict):
+def child_hints(name: str, columns: dict, write_disposition: str = "merge"):
     # primary_key=[]: a variant would otherwise inherit the root's key (child ids need not be unique)
-    return dlt.mark.make_hints(table_name=name, write_disposition="merge", merge_key="_dlt_root_id",
+    return dlt.mark.make_hints(table_name=name, write_disposition=write_disposition, merge_key="_dlt_root_id",
                                primary_key=[], columns={**columns, **CHILD_KEY_COLUMNS}, file_format=FILE_FORMAT)
 
 

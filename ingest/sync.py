@@ -186,6 +186,33 @@ def _columnar(source: str) -> tuple[str, ...]:
     return getattr(importlib.import_module(SOURCE_MODULES[source]), "COLUMNAR_RESOURCES", ())
 
 
+def first_loads(db: Database, source: str, dlt_source, full_refresh: bool) -> list[str]:
+    """Set the columnar resources whose tables this run creates, re-creates or finds empty to
+    append: their rows go into the final tables with one COPY instead of a COPY into staging and
+    a merge into the final tables, with the same result (a load holds one version of a record,
+    ingest/cursor.py). Every later load merges again. Returns their names."""
+    schema = settings.raw_schema(source)
+    appending = []
+    for name in _columnar(source):
+        resource = dlt_source.resources.get(name)
+        if resource is None or not resource.selected:
+            continue
+        if not full_refresh:
+            with db.cursor() as cur:
+                cur.execute("select table_name from information_schema.tables where table_schema = %s "
+                            "and (table_name = %s or table_name like %s)", (schema, name, f"{name}\\_\\_%"))
+                tables = [table for (table,) in cur.fetchall()]
+                held = False
+                for table in tables:
+                    cur.execute(f'select exists (select 1 from "{schema}"."{table}")')
+                    held = held or cur.fetchone()[0]
+            if held:
+                continue
+        resource.apply_hints(write_disposition="append")
+        appending.append(name)
+    return appending
+
+
 def prune_children(db: Database, source: str, load_ids: list[str]) -> None:
     """Columnar resources merge child tables on their own (ingest/columnar.py): drop the child
     rows of records these loads replaced whose lists came back empty."""
@@ -235,6 +262,7 @@ def _run_locked(source: str, db: Database, full_refresh: bool, trigger: str, run
         columns_before = _columns(pipeline)
         dlt_source = make_source(source, stats=stats)
         resources = list(dlt_source.selected_resources)
+        first_loads(db, source, dlt_source, full_refresh)
         info = pipeline.run(dlt_source, refresh="drop_sources" if full_refresh else None)
         ensure_merge_indexes(db, settings.raw_schema(source), pipeline.default_schema)
         prune_children(db, source, recovered_loads + list(info.loads_ids))

@@ -43,6 +43,8 @@ def test_full_sync_equals_the_world(shop, database):
     assert scalar(database, "select count(*) from raw_woocommerce.products") == len(world.woocommerce.products)
     runs = {r.resource: r for r in result.runs}
     assert runs["orders"].rows_loaded == len(orders)
+    # empty tables: the first load COPYs straight into them (no staging, no merge)
+    assert dispositions(database, "orders", "orders__line_items") == ["append", "append"]
     # 400 orders at 100 a page: 4 pages plus a page for the trash pass and keyset overlap
     assert runs["orders"].api_calls <= 4 + 3
     assert runs["orders"].cursor_after == max(o.modified for o in orders).strftime("%Y-%m-%dT%H:%M:%S")
@@ -69,6 +71,10 @@ def test_incremental_loads_exactly_the_changed_rows(shop, database, monkeypatch)
     for resource in ("orders", "products"):
         assert runs[resource].rows_loaded == len(changes[resource]), resource
     assert loaded_ids(database, "orders") == changes["orders"]
+    assert dispositions(database, "orders", "orders__line_items") == ["merge", "merge"]  # and from now on
+    assert scalar(database, "select count(*) from raw_woocommerce.orders__line_items as li join raw_woocommerce.orders"
+                            " as o on li._dlt_root_id = o._dlt_id where o.id = any(%s)", list(world.woocommerce.orders)
+                  ) == sum(len(o.lines) for o in world.woocommerce.orders.values())  # changed orders' lines replaced
     # customers between full scans: the new sign-ups, and the changed customers the changed orders name
     new, named = read_between_full_scans(world, changes, known)
     assert runs["customers"].rows_loaded == len(new | (changes["customers"] & named)) >= len(new) > 0
@@ -94,6 +100,11 @@ def test_incremental_loads_exactly_the_changed_rows(shop, database, monkeypatch)
     with serve_world(world):
         again = sync_source("woocommerce", db=database)  # nothing changed since: nothing loads
     assert again.status == "success" and again.rows == 0
+
+
+def dispositions(db, *tables: str) -> list[str]:
+    schema = make_pipeline("woocommerce", db).default_schema
+    return [schema.tables[table]["write_disposition"] for table in tables]
 
 
 def read_between_full_scans(world, changes, known: int) -> tuple[set[int], set[int]]:
