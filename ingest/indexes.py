@@ -25,7 +25,7 @@ def merge_keys(dlt_schema) -> dict[str, tuple[str, ...]]:
         name, columns = table["name"], table.get("columns", {})
         if ROOT_ID in columns:
             wanted[name] = (ROOT_ID,)
-        elif table.get("write_disposition") == "merge":
+        elif table.get("write_disposition") in ("merge", "append"):  # append: a first load (sync.first_loads)
             keys = tuple(column for column, hint in columns.items() if hint.get("primary_key"))
             if keys:
                 wanted[name] = keys

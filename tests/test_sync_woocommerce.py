@@ -45,6 +45,9 @@ def test_full_sync_equals_the_world(shop, database):
     assert runs["orders"].rows_loaded == len(orders)
     # empty tables: the first load COPYs straight into them (no staging, no merge)
     assert dispositions(database, "orders", "orders__line_items") == ["append", "append"]
+    # ... and the indexes the next load's merge deletes by are there already
+    assert {"orders__id__merge", "orders__line_items___dlt_root_id__merge"} <= {name for (name,) in rows(
+        database, "select indexname from pg_indexes where schemaname = 'raw_woocommerce'")}
     # 400 orders at 100 a page: 4 pages plus a page for the trash pass and keyset overlap
     assert runs["orders"].api_calls <= 4 + 3
     assert runs["orders"].cursor_after == max(o.modified for o in orders).strftime("%Y-%m-%dT%H:%M:%S")
