@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from ingest.columnar import prune_replaced_children
 from ingest.http import AuthError, MalformedResponse, RateLimitExhausted, SourceError, SyncStats
-from ingest.indexes import ensure_merge_indexes
+from ingest.indexes import analyze_new_tables, ensure_merge_indexes
 from ingest.pipeline import SOURCE_MODULES, make_pipeline, make_source, reconciler
 from ingest.resume import reload_interrupted_tables
 from seamline import settings
@@ -265,6 +265,7 @@ def _run_locked(source: str, db: Database, full_refresh: bool, trigger: str, run
         first_loads(db, source, dlt_source, full_refresh)
         info = pipeline.run(dlt_source, refresh="drop_sources" if full_refresh else None)
         ensure_merge_indexes(db, settings.raw_schema(source), pipeline.default_schema)
+        analyze_new_tables(db, settings.raw_schema(source))
         prune_children(db, source, recovered_loads + list(info.loads_ids))
         reconcile = reconciler(source)
         full_load = full_refresh or not any(cursors_before.values())

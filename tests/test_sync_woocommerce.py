@@ -75,6 +75,9 @@ def test_incremental_loads_exactly_the_changed_rows(shop, database, monkeypatch)
         assert runs[resource].rows_loaded == len(changes[resource]), resource
     assert loaded_ids(database, "orders") == changes["orders"]
     assert dispositions(database, "orders", "orders__line_items") == ["merge", "merge"]  # and from now on
+    # each merge ANALYZEd its staging copy first (ingest.pipeline), so its delete could use the index
+    assert scalar(database, "select last_analyze is not null from pg_stat_user_tables "
+                            "where schemaname = 'raw_woocommerce_staging' and relname = 'orders__line_items'")
     assert scalar(database, "select count(*) from raw_woocommerce.orders__line_items as li join raw_woocommerce.orders"
                             " as o on li._dlt_root_id = o._dlt_id where o.id = any(%s)", list(world.woocommerce.orders)
                   ) == sum(len(o.lines) for o in world.woocommerce.orders.values())  # changed orders' lines replaced
@@ -251,7 +254,8 @@ def test_merged_tables_have_the_indexes_their_merges_use(shop, database):
     indexed = {(table, definition.split("(")[-1].rstrip(")")) for table, definition in rows(
         database, "select tablename, indexdef from pg_indexes where schemaname = 'raw_woocommerce' "
                   "and indexname like '%%__merge%%'")}
-    assert {("orders", "id"), ("customers", "id"), ("products", "id"), ("orders__line_items", "_dlt_root_id"),
+    assert {("orders", "id"), ("orders", "_dlt_load_id"), ("customers", "id"), ("products", "id"),
+            ("orders__line_items", "_dlt_root_id"),
             ("orders__meta_data", "_dlt_root_id"), ("products__categories", "_dlt_root_id")} <= indexed
     # and the deletes of an incremental merge use them instead of reading every line
     with database.cursor() as cur:
@@ -294,3 +298,18 @@ def test_an_order_changed_mid_walk_lands_once_and_its_change_with_the_next_run(d
     assert landed == {o.id: o.modified for o in world.woocommerce.orders.values()}
     assert scalar(database, "select count(*) from raw_woocommerce.orders__line_items") == \
         sum(len(o.lines) for o in world.woocommerce.orders.values())
+
+
+def test_a_first_load_leaves_statistics_and_merges_probe_the_index(shop, database):
+    # every raw table has statistics after the loads (first loads ANALYZEd, not left to autovacuum)
+    assert scalar(database, "select count(*) from pg_stat_user_tables where schemaname = 'raw_woocommerce' "
+                            "and last_analyze is null and last_autoanalyze is null") == 0
+    # so the merge's delete of a few replaced orders probes the merge index instead of scanning
+    with database.cursor() as cur:
+        cur.execute("create temp table changed as select id from raw_woocommerce.orders order by id limit 20")
+        cur.execute("analyze changed")
+        cur.execute("set random_page_cost = 1.1")  # as the loader's merges run (ingest.pipeline)
+        cur.execute("explain delete from raw_woocommerce.orders as d where exists "
+                    "(select 1 from changed as s where d.id = s.id)")
+        plan = "\n".join(line for (line,) in cur.fetchall())
+    assert "orders__id__merge" in plan and "Seq Scan on orders" not in plan, plan
