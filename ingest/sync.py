@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from ingest.columnar import prune_replaced_children
 from ingest.http import AuthError, MalformedResponse, RateLimitExhausted, SourceError, SyncStats
 from ingest.indexes import analyze_new_tables, ensure_merge_indexes
+from ingest.memory import release_freed_memory
 from ingest.pipeline import SOURCE_MODULES, make_pipeline, make_source, reconciler
 from ingest.resume import reload_interrupted_tables
 from seamline import settings
@@ -241,7 +242,10 @@ def sync_source(source: str, *, full_refresh: bool = False, trigger: str = "manu
             return SourceResult(source, "busy", run_id=run_id, message=(
                 f"{source}: another sync is writing {settings.raw_schema(source)}; not started "
                 "(set SEAMLINE_SYNC_LOCK_WAIT=<seconds> to wait for it)"))
-        return _run_locked(source, db, full_refresh, trigger, run_id)
+        try:
+            return _run_locked(source, db, full_refresh, trigger, run_id)
+        finally:
+            release_freed_memory()  # the next sync in this process starts from a low-water mark
 
 
 def _run_locked(source: str, db: Database, full_refresh: bool, trigger: str, run_id: str) -> SourceResult:
