@@ -2,9 +2,10 @@
 
 A worker process runs sync after sync (the pipeline flow, `seamline serve`). Freed memory stays
 with the allocators that held it: Python's (and cyclic garbage, which the relaxed collector of
-seamline.runtime leaves for longer), Arrow's mimalloc pool and glibc's heap. Each next sync then
-started from the last one's high-water mark, so a process's peak grew with the sum of its syncs
-rather than the largest (0.49 GiB against 0.34 for the largest alone, at 1,000,000 orders).
+seamline.runtime leaves for longer), Arrow's mimalloc pool and glibc's heap. This hands it back
+(tests/test_memory_release.py). It does not explain all a long-lived process keeps: running the
+five full syncs of 1,000,000 orders in one process still peaks at 0.50 GiB against 0.33 for the
+largest alone (bench/RESULTS.md).
 """
 
 from __future__ import annotations
