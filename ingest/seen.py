@@ -29,29 +29,18 @@ class SeenKeys:
     def __len__(self) -> int:
         return self._count
 
-    def add(self, key: object) -> None:
-        self.meet(key)
-
     def __contains__(self, key: object) -> bool:
         h = hash(key) & _MASK64
-        mask, bits = self._nbits - 1, self._bits
-        for probe in (h & mask, (h >> 21) & mask, (h >> 42 | h << 22) & mask):
-            if not bits[probe >> 3] & (1 << (probe & 7)):
-                return False
-        return h in self._recent or self._in_sorted(h)
+        return all(self._bits[i] & bit for i, bit in self._spots(h)) and self._holds(h)
 
     def meet(self, key: object) -> bool:
         """True if the key was met before; otherwise remember it and say False."""
         h = hash(key) & _MASK64
-        mask, bits = self._nbits - 1, self._bits
-        p1, p2, p3 = h & mask, (h >> 21) & mask, (h >> 42 | h << 22) & mask
-        b1, b2, b3 = 1 << (p1 & 7), 1 << (p2 & 7), 1 << (p3 & 7)
-        if bits[p1 >> 3] & b1 and bits[p2 >> 3] & b2 and bits[p3 >> 3] & b3 and (
-                h in self._recent or self._in_sorted(h)):
+        spots, bits = self._spots(h), self._bits
+        if all(bits[i] & bit for i, bit in spots) and self._holds(h):
             return True
-        bits[p1 >> 3] |= b1
-        bits[p2 >> 3] |= b2
-        bits[p3 >> 3] |= b3
+        for i, bit in spots:
+            bits[i] |= bit
         self._recent.add(h)
         self._count += 1
         if len(self._recent) >= _FLUSH:
@@ -59,6 +48,14 @@ class SeenKeys:
         if self._count * _BITS_PER_KEY > self._nbits:
             self._size_filter(self._nbits * 4)
         return False
+
+    def _spots(self, h: int) -> tuple[tuple[int, int], ...]:
+        """The filter's three (byte, bit) places for a hash; _size_filter computes the same."""
+        mask = self._nbits - 1
+        return tuple((p >> 3, 1 << (p & 7)) for p in (h & mask, (h >> 21) & mask, (h >> 42 | h << 22) & mask))
+
+    def _holds(self, h: int) -> bool:
+        return h in self._recent or self._in_sorted(h)
 
     def _in_sorted(self, h: int) -> bool:
         value = np.uint64(h)
