@@ -21,14 +21,10 @@ def _timed(fn, *args, **kwargs):
 
 
 def sync_all(sources: list[str], db, full_refresh: bool = False) -> list:
-    """Every source at once, as the pipeline flow runs them (flows/pipeline.py submits one sync
-    task per source to Prefect's thread pool): one source's load overlaps another's fetch."""
-    from concurrent.futures import ThreadPoolExecutor
+    """Every source at once, each in a process of its own, as the pipeline flow runs them."""
+    from ingest.processes import sync_all as sync_at_once
 
-    from ingest.sync import sync_source
-
-    with ThreadPoolExecutor(max_workers=len(sources)) as pool:
-        return list(pool.map(lambda name: sync_source(name, full_refresh=full_refresh, db=db), sources))
+    return sync_at_once(sources, full_refresh=full_refresh, db=db)
 
 
 def fetch_only(sources: list[str]) -> tuple[int, int]:

@@ -113,9 +113,9 @@ def _dispatch(args) -> int:
         names = _check_sources(args.sources)
         if os.environ.get("PREFECT_API_URL"):
             return _sync_through_prefect(names, args.full_refresh)
-        from ingest.sync import sync_sources
+        from ingest.processes import sync_all
 
-        results = sync_sources(names, full_refresh=args.full_refresh, trigger="cli")
+        results = sync_all(names, full_refresh=args.full_refresh, trigger="cli")
         for r in results:
             print(f"{r.source}: {r.status}, {r.rows} rows, {r.api_calls} API calls, {r.duration_ms} ms"
                   + (f", finished {r.recovered_packages} interrupted load(s)" if r.recovered_packages else ""))

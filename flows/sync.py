@@ -9,7 +9,8 @@ from prefect.concurrency.sync import concurrency
 from flows.alerts import evaluate
 from flows.ladder import SyncFailed, on_ladder
 from flows.manual_queue import enqueue
-from ingest.sync import SourceResult, sync_source
+from ingest.processes import sync_in_process
+from ingest.sync import SourceResult
 from seamline import settings
 from seamline.database import get_database
 
@@ -20,7 +21,7 @@ def sync_source_task(source: str, full_refresh: bool = False, trigger: str = "sc
     # a global concurrency limit per source (created by `seamline serve`) keeps parallel runs
     # inside the vendor's rate limit; the dataset lock in ingest.sync guards writes regardless
     with concurrency(settings.tenant_scoped(f"source-{source}"), occupy=1, strict=False):
-        result = sync_source(source, full_refresh=full_refresh, trigger=trigger, run_id=run_id)
+        result = sync_in_process(source, full_refresh=full_refresh, trigger=trigger, run_id=run_id)
     if result.status == "failed":
         raise SyncFailed(result.message, transient=result.transient, needs=result.needs, result=result)
     return result  # success, stopped (a day limit: the next run resumes) or busy

@@ -284,18 +284,7 @@ def _run_locked(source: str, db: Database, full_refresh: bool, trigger: str, run
         bad_page = _find(exc, MalformedResponse)
         if bad_page is not None:
             quarantine(db, run_id, source, bad_page.resource, bad_page.url, str(bad_page), bad_page.body)
-        status = "stopped" if kind is RateLimitExhausted else "failed"
-        finished = utcnow()
-        names = list(stats.resources) or ["*"]
-        runs = [ResourceRun(source, name, started_at=started, finished_at=finished, status=status,
-                            api_calls=stats.of(name).api_calls, retries=stats.of(name).retries,
-                            errors=max(1, stats.of(name).errors), error_message=message,
-                            cursor_before=cursors_before.get(name), cursor_after=cursors_before.get(name))
-                for name in names]
-        record_sync_runs(db, run_id, runs, trigger)
-        keep_out_after_failure(db, source)  # part of the load may have landed
-        transient, needs = _classify(source, kind, message)
-        return SourceResult(source, status, runs, message, recovered, run_id, transient, needs)
+        return record_failure(db, source, run_id, trigger, started, message, kind, stats, cursors_before, recovered)
 
     finished = utcnow()
     row_counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace.last_normalize_info else {}
@@ -317,6 +306,26 @@ def _run_locked(source: str, db: Database, full_refresh: bool, trigger: str, run
             cur.execute(f"insert into {settings.schema(settings.OPS)}.refresh_pending (source) values (%s) "
                         "on conflict (source) do update set requested_at = now()", (source,))
     return SourceResult(source, "success", runs, "", recovered, run_id)
+
+
+def record_failure(db: Database, source: str, run_id: str, trigger: str, started, message: str,
+                   kind: type | None = None, stats: SyncStats | None = None,
+                   cursors_before: dict[str, str | None] | None = None, recovered: int = 0) -> SourceResult:
+    """A sync that did not finish: its runs in ops.sync_runs, erased people kept out of what landed."""
+    status = "stopped" if kind is RateLimitExhausted else "failed"
+    finished = utcnow()
+    stats = stats or SyncStats()
+    cursors_before = cursors_before or {}
+    names = list(stats.resources) or ["*"]
+    runs = [ResourceRun(source, name, started_at=started, finished_at=finished, status=status,
+                        api_calls=stats.of(name).api_calls, retries=stats.of(name).retries,
+                        errors=max(1, stats.of(name).errors), error_message=message,
+                        cursor_before=cursors_before.get(name), cursor_after=cursors_before.get(name))
+            for name in names]
+    record_sync_runs(db, run_id, runs, trigger)
+    keep_out_after_failure(db, source)  # part of the load may have landed
+    transient, needs = _classify(source, kind, message)
+    return SourceResult(source, status, runs, message, recovered, run_id, transient, needs)
 
 
 def sync_sources(sources: list[str], **kwargs) -> list[SourceResult]:

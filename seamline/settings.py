@@ -35,6 +35,17 @@ def dbt_unit_tests() -> bool:
     return os.environ.get("SEAMLINE_DBT_UNIT_TESTS", "").strip().lower() in ("1", "true", "yes")
 
 
+def sync_processes() -> int:
+    """SEAMLINE_SYNC_PROCESSES: how many syncs run at once, each in a process of its own
+    (ingest/processes.py); 0 runs them in the calling process. Default: one per core, at least 2."""
+    value = os.environ.get("SEAMLINE_SYNC_PROCESSES", "").strip()
+    if not value:
+        return max(2, os.cpu_count() or 1)
+    if not value.isdigit():
+        raise ValueError(f"SEAMLINE_SYNC_PROCESSES must be a whole number (0: no child processes), got {value!r}")
+    return int(value)
+
+
 def dbt_lock_key() -> str:
     """The advisory lock one dbt build of this prefix holds (flows/dbt.py); an erase takes it too."""
     return f"seamline.dbt.{schema_prefix()}"

@@ -86,7 +86,7 @@ def test_a_crashed_run_lands_in_the_manual_queue(database, prefect_harness, monk
     def worker_dies(*args, **kwargs):
         raise KeyboardInterrupt  # what Prefect sees when the process running the flow is interrupted
 
-    monkeypatch.setattr(flows.sync, "sync_source", worker_dies)
+    monkeypatch.setattr(flows.sync, "sync_in_process", worker_dies)
     with pytest.raises(KeyboardInterrupt):
         sync_flow(source="woocommerce", full_refresh=True)
     item = next(i for i in open_items(database) if i.error.startswith("the run crashed"))

@@ -116,8 +116,9 @@ sys.exit(main(["sync", "woocommerce"]))
 
 def test_a_load_killed_right_after_a_copy_commits_finishes_on_the_next_run(database, tmp_path):
     world = World(seed=44, scale=300, start=START)
+    # the patch above lives in the CLI's process: the sync runs there too
     env = {**os.environ, "DATABASE_URL": database.url, "SEAMLINE_SCHEMA_PREFIX": "copykill_",
-           "SEAMLINE_HOME": str(tmp_path)}
+           "SEAMLINE_HOME": str(tmp_path), "SEAMLINE_SYNC_PROCESSES": "0"}
     with serve_world(world) as server:
         env.update(server.settings())
         for table in ("orders__line_items", "orders"):  # a child table's staging copy, then a root's
