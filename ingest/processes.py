@@ -10,7 +10,9 @@ milliseconds, not in the seconds the imports take.
 A child that dies (killed, out of memory) is a failed, transient sync: the parent records it,
 and the next sync finishes the load it left (ingest.sync). A child whose parent dies stops too,
 as the sync would have in the parent. `SEAMLINE_SYNC_PROCESSES` sets how many run at once; 0
-runs syncs in the calling process.
+runs syncs in the calling process. As with any multiprocessing start method but fork, a script
+that syncs this way guards its entry point with `if __name__ == "__main__":` (the fork server
+imports the caller's main module once).
 """
 
 from __future__ import annotations
@@ -23,14 +25,19 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+from ingest.pipeline import SOURCE_MODULES
 from ingest.sync import SourceResult, record_failure, sync_source
 from seamline import settings
 from seamline.database import Database, get_database
 from seamline.masking import mask_text
-from seamline.ops import utcnow
+from seamline.ops import ensure_ops_schema, utcnow
 
-# imported once by the fork server; every child starts with them loaded
-PRELOAD = ["ingest.sync"]
+# imported once by the fork server, so every child starts with them loaded: the caller's main
+# module (as multiprocessing does by default), the sync, every source and what a sync imports on
+# first use (pyarrow's conversions pull in pandas, dlt's credentials sqlalchemy): ~0.5 s a child
+PRELOAD = ["__main__", "ingest.sync", *SOURCE_MODULES.values(), "ingest.reconcile", "pandas", "sqlalchemy",
+           "pyarrow.parquet", "pyarrow.csv", "pyarrow.pandas_compat", "psycopg2.extras",
+           "dlt.destinations.impl.postgres.postgres", "dlt.common.libs.pyarrow", "dlt.sources.helpers.requests"]
 
 _slots_lock = threading.Lock()
 _slots: dict[int, threading.BoundedSemaphore] = {}
@@ -80,6 +87,7 @@ def _run_child(source: str, db: Database, kwargs: dict) -> SourceResult:
         outcome, payload = results.recv()
     except EOFError:  # the child died before it could answer
         child.join()
+        ensure_ops_schema(db)  # it may have died before it made them
         return record_failure(db, source, kwargs["run_id"], kwargs.get("trigger", "manual"), started,
                               f"{source}: the sync process died ({_how(child.exitcode)}); "
                               "the next sync finishes the load it left")
