@@ -4,8 +4,9 @@ The sandbox serves from a process of its own (bench.served), so only the sync is
 second child syncs every source in full into a fresh set of schemas, as the pipeline flow does
 (each source in a process of its own, ingest/processes.py), and this process samples the RSS of
 that child and everything it started (the fork server, the syncs) ten times a second. The figure
-is the largest sum seen, shared pages counted once per process (so it errs high); the largest
-single process is printed beside it. Memory stays flat when pages are streamed: the ratio should
+is the largest sum of RSS seen, a shared page counted once per process that maps it (so it errs
+high); beside it the largest sum of PSS (each shared page split among its processes: the memory
+the machine gave) and the largest single process. Memory stays flat when pages are streamed: the ratio should
 be near 1.
 
     python -m bench.memory --orders N      # prints memory_rss_gib_<N> for one size
@@ -53,8 +54,14 @@ def _parents() -> dict[int, int]:
     return parents
 
 
-def tree_rss_kb(root: int) -> dict[int, int]:
-    """RSS (KiB) of `root` and of every process descended from it."""
+def _kb(path: str, field: str) -> int:
+    with open(path) as lines:
+        return next((int(line.split()[1]) for line in lines if line.startswith(field)), 0)
+
+
+def tree_memory_kb(root: int) -> dict[int, tuple[int, int]]:
+    """(RSS, PSS) in KiB of `root` and of every process descended from it. PSS shares each page
+    among the processes mapping it (the fork server's imports, in every child)."""
     parents = _parents()
     tree, grown = {root}, True
     while grown:
@@ -66,20 +73,20 @@ def tree_rss_kb(root: int) -> dict[int, int]:
     sizes = {}
     for pid in tree:
         try:
-            with open(f"/proc/{pid}/status") as status:
-                sizes[pid] = next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
+            sizes[pid] = (_kb(f"/proc/{pid}/status", "VmRSS:"), _kb(f"/proc/{pid}/smaps_rollup", "Pss:"))
         except OSError:
-            continue
+            continue  # ended while we looked
     return sizes
 
 
 def watch_peak(proc: subprocess.Popen) -> dict[str, int]:
-    """Sample the process tree until `proc` ends: the largest sum and the largest single process."""
-    peak = {"rss_kb": 0, "largest_process_kb": 0}
+    """Sample the process tree until `proc` ends: the largest sums and the largest single process."""
+    peak = {"rss_kb": 0, "pss_kb": 0, "largest_process_kb": 0}
     while proc.poll() is None:
-        sizes = tree_rss_kb(proc.pid)
-        peak["rss_kb"] = max(peak["rss_kb"], sum(sizes.values()))
-        peak["largest_process_kb"] = max([peak["largest_process_kb"], *sizes.values()])
+        sizes = tree_memory_kb(proc.pid).values()
+        peak["rss_kb"] = max(peak["rss_kb"], sum(rss for rss, _ in sizes))
+        peak["pss_kb"] = max(peak["pss_kb"], sum(pss for _, pss in sizes))
+        peak["largest_process_kb"] = max([peak["largest_process_kb"], *(rss for rss, _ in sizes)])
         try:
             proc.wait(timeout=SAMPLE_SECONDS)
         except subprocess.TimeoutExpired:
@@ -113,6 +120,7 @@ def memory_figures(orders: int):
     small, large = peak_sync_rss(orders), peak_sync_rss(orders * 10)
     for size, run in ((orders, small), (orders * 10, large)):
         yield f"memory_rss_gib_{label(size)}", gib(run["rss_kb"])
+        yield f"memory_pss_gib_{label(size)}", gib(run["pss_kb"])
         yield f"memory_largest_process_gib_{label(size)}", gib(run["largest_process_kb"])
         yield f"memory_rows_{label(size)}", run["rows"]
         if run["failed"]:
@@ -131,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     with scratch_home():
         run = peak_sync_rss(args.orders)
     print(f"memory_rss_gib_{label(args.orders)}: {gib(run['rss_kb'])}")
+    print(f"memory_pss_gib_{label(args.orders)}: {gib(run['pss_kb'])}")
     print(f"memory_largest_process_gib_{label(args.orders)}: {gib(run['largest_process_kb'])}")
     print(f"memory_rows_{label(args.orders)}: {run['rows']}")
     return 0
