@@ -21,6 +21,7 @@ from flows.quality import quality_flow
 from flows.sync import sync_source_task
 from flows.transform import transform_flow
 from ingest.pipeline import available_sources
+from ingest.processes import longest_first
 from ingest.sync import SourceResult
 from seamline import settings
 from seamline.database import Database, get_database
@@ -65,10 +66,10 @@ def pipeline_flow(sources: list[str] | None = None, full_refresh: bool = False,
     # a pipeline that others are waiting on
     attempt = on_ladder(sync_source_task, [0])
     names = list(sources or available_sources())
-    futures = {name: attempt.submit(name, full_refresh, trigger, result.run_id) for name in names}
-    for name, future in futures.items():
+    futures = {name: attempt.submit(name, full_refresh, trigger, result.run_id) for name in longest_first(db, names)}
+    for name in names:
         try:
-            result.syncs.append(future.result())
+            result.syncs.append(futures[name].result())
         except SyncFailed as exc:
             result.stale_sources.append(name)
             if exc.result is not None:

@@ -64,12 +64,31 @@ def sync_in_process(source: str, *, db: Database | None = None, **kwargs) -> Sou
         return _run_child(source, db or get_database(), kwargs)
 
 
-def sync_all(sources: list[str], **kwargs) -> list[SourceResult]:
-    """Every source at once (as many children as SEAMLINE_SYNC_PROCESSES allows), results in order."""
+def sync_all(sources: list[str], *, db: Database | None = None, **kwargs) -> list[SourceResult]:
+    """Every source at once (as many children as SEAMLINE_SYNC_PROCESSES allows), the longest
+    first; results in the order asked."""
     if not sources:
         return []
+    db = db or get_database()
     with ThreadPoolExecutor(max_workers=len(sources), thread_name_prefix="sync") as pool:
-        return list(pool.map(lambda name: sync_in_process(name, **kwargs), sources))
+        futures = {name: pool.submit(sync_in_process, name, db=db, **kwargs) for name in longest_first(db, sources)}
+        return [futures[name].result() for name in sources]
+
+
+def longest_first(db: Database, sources: list[str]) -> list[str]:
+    """`sources` by how long each one's last successful sync took, longest first; those never
+    synced lead (a first sync is the longest). With fewer process slots than sources the longest
+    sync then starts at once instead of last, and the run ends sooner."""
+    ensure_ops_schema(db)
+    with db.cursor() as cur:
+        cur.execute(f"""
+            select distinct on (source) source, duration_ms
+            from (select run_id, source, max(finished_at) as finished_at, max(duration_ms) as duration_ms
+                  from {settings.schema(settings.OPS)}.sync_runs
+                  where status = 'success' and source = any(%s) group by run_id, source) as runs
+            order by source, finished_at desc""", (list(sources),))
+        took = dict(cur.fetchall())
+    return sorted(sources, key=lambda name: -(took.get(name) or float("inf")))
 
 
 def _run_child(source: str, db: Database, kwargs: dict) -> SourceResult:

@@ -37,10 +37,12 @@ def dbt_unit_tests() -> bool:
 
 def sync_processes() -> int:
     """SEAMLINE_SYNC_PROCESSES: how many syncs run at once, each in a process of its own
-    (ingest/processes.py); 0 runs them in the calling process. Default: one per core, at least 2."""
+    (ingest/processes.py); 0 runs them in the calling process. Default: one more than the cores,
+    since a sync also waits on the vendor and on Postgres (two cores, five sources: 70 s with 2 at
+    once, 60 s with 3, 62 s with 5; bench/RESULTS.md)."""
     value = os.environ.get("SEAMLINE_SYNC_PROCESSES", "").strip()
     if not value:
-        return max(2, os.cpu_count() or 1)
+        return (os.cpu_count() or 1) + 1
     if not value.isdigit():
         raise ValueError(f"SEAMLINE_SYNC_PROCESSES must be a whole number (0: no child processes), got {value!r}")
     return int(value)

@@ -99,3 +99,26 @@ def test_zero_processes_runs_in_the_caller_and_a_bad_count_is_refused(monkeypatc
     monkeypatch.setenv("SEAMLINE_SYNC_PROCESSES", "two")
     with pytest.raises(ValueError, match="SEAMLINE_SYNC_PROCESSES must be a whole number"):
         settings.sync_processes()
+
+
+def test_the_longest_sync_starts_first(database, monkeypatch):
+    from datetime import timedelta
+
+    from ingest.processes import longest_first
+    from seamline.ops import ResourceRun, ensure_ops_schema, record_sync_runs
+
+    monkeypatch.setenv("SEAMLINE_SCHEMA_PREFIX", "procs_order_")
+    ensure_ops_schema(database)
+
+    def ran(run_id, source, hours_ago, seconds, status="success"):
+        start = datetime.now(timezone.utc) - timedelta(hours=hours_ago)
+        record_sync_runs(database, run_id, [ResourceRun(source, "all", started_at=start, status=status,
+                                                        finished_at=start + timedelta(seconds=seconds))], "test")
+
+    ran("r1", "woocommerce", 5, 90)  # its full sync, long ago
+    ran("r2", "woocommerce", 1, 20)  # the last one counts
+    ran("r2", "xero", 1, 60)
+    ran("r2", "finale", 1, 1)
+    ran("r3", "lightspeed", 0.5, 500, status="failed")  # only successes say how long a sync takes
+    order = longest_first(database, ["woocommerce", "klaviyo", "xero", "lightspeed", "finale"])
+    assert order == ["klaviyo", "lightspeed", "xero", "woocommerce", "finale"]  # never synced lead
