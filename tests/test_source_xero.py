@@ -385,15 +385,23 @@ def test_two_refreshes_never_run_at_once(database):
 
 
 def test_net_dates_and_amounts():
-    from ingest.xero.helpers import XeroClient, convert_dates, parse_net_date
+    from ingest.xero.helpers import XeroClient, parse_net_date
 
     assert parse_net_date("/Date(1552326816230+0000)/") == datetime(2019, 3, 11, 17, 53, 36, 230000, timezone.utc)
     assert parse_net_date("/Date(1552326816230)/") == parse_net_date("/Date(1552326816230+1300)/")
     assert parse_net_date("/Date(-86400000)/") == datetime(1969, 12, 31, tzinfo=timezone.utc)
     assert parse_net_date("2019-03-11") is None
-    record = convert_dates({"A": [{"B": "/Date(0+0000)/"}], "C": "/Date(x)/"})
-    assert record == {"A": [{"B": datetime(1970, 1, 1, tzinfo=timezone.utc)}], "C": "/Date(x)/"}
     client = XeroClient("http://xero.invalid", "http://xero.invalid/token", "id", "secret", "rt", "tenant")
+    # anywhere in a body, escaped slashes or not; only a whole string that is a .NET date
+    record = client.parse(rb'{"A": [{"B": "/Date(0+0000)/"}], "C": "/Date(x)/", "D": ["\/Date(1552326816230)\/"],'
+                          rb' "E": "on /Date(0)/", "F": "/Date(-86400000+1300)/"}')
+    assert record == {"A": [{"B": "1970-01-01T00:00:00+00:00"}], "C": "/Date(x)/",
+                      "D": ["2019-03-11T17:53:36.230000+00:00"], "E": "on /Date(0)/", "F": "1969-12-31T00:00:00+00:00"}
+    assert datetime.fromisoformat(record["D"][0]) == parse_net_date("/Date(1552326816230+0000)/")
+    # the text is what datetime.isoformat() writes for the instant (the cursor compares it as text)
+    for ms in (0, 1, 999, 1000, -1, -86_400_001, 1_552_326_816_230, 4_102_444_799_999, 951_782_400_000):
+        text = client.parse(b'["/Date(%d+0000)/"]' % ms)[0]
+        assert text == parse_net_date(f"/Date({ms})/").isoformat(), ms
     total = client.parse(b'{"Total": 45.60}')["Total"]
     assert total == Decimal("45.60") and isinstance(total, Decimal)
 

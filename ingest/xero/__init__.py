@@ -13,7 +13,8 @@ Choices:
   deduplicated on (id, UpdatedDateUTC). Invoices, contacts, payments and credit notes page
   with `page=` (always sent for invoices: without it Xero leaves out the LineItems), keyset
   style (helpers.walk_modified); items and accounts come unpaged in one call.
-- Dates: .NET `/Date(ms+zzzz)/` values anywhere in a record become UTC timestamps; the
+- Dates: .NET `/Date(ms+zzzz)/` values anywhere in a record become ISO 8601 UTC text in the
+  response body before it is parsed (one pass over the bytes), which lands as timestamps; the
   `...DateString` fields (the organisation's calendar date) are kept verbatim as text.
   Amounts are parsed as Decimal (`decimal_numbers`), never float.
 - Deletes: `is_deleted` / `deleted_seen_at` on invoices, payments and credit notes whose
@@ -39,10 +40,10 @@ import dlt
 
 from ingest.columnar import columnar_resource
 from ingest.cursor import OverlapCursor
-from ingest.xero.helpers import TOKEN_URL, XeroClient, convert_dates, parse_net_date
+from ingest.xero.helpers import TOKEN_URL, XeroClient, net_dates_to_iso, parse_net_date, updated_at
 from ingest.xero.settings import COLLECTIONS, HINTS, OVERLAP, PACE_SECONDS, PAGE_SIZE, Collection
 
-__all__ = ["xero", "XeroClient", "convert_dates", "parse_net_date"]
+__all__ = ["xero", "XeroClient", "net_dates_to_iso", "parse_net_date"]
 
 
 # every collection reaches dlt as Arrow tables (ingest/columnar.py)
@@ -88,9 +89,8 @@ def read_collection(client: XeroClient, name: str, collection: Collection, page_
     for page in pages:
         fresh = []
         for record in page:
-            stamp = record.get("UpdatedDateUTC")
-            if isinstance(stamp, datetime):
-                modified = stamp.isoformat()
+            if updated_at(record) is not None:
+                modified = record["UpdatedDateUTC"]  # ISO text, as the parser wrote it
                 if not cursor.is_new(record[collection.key], modified):
                     continue  # already loaded at this same update time (the overlap, or a keyset repeat)
                 cursor.observe(record[collection.key], modified)
