@@ -42,7 +42,9 @@ class OverlapCursor:
         self.before = self._state["last_value"]
         self._max: datetime | None = parse_utc(self.before) if self.before else None
         self._seen: dict[str, str] = dict(self._state.get("boundary") or {})
-        self._window: dict[str, str] = {}  # key -> modified, for the records near the top
+        # key -> (modified, its parsed time), for the records near the top: pruning compares
+        # the times without parsing the text again
+        self._window: dict[str, tuple[str, datetime]] = {}
         self._met = None if immutable else SeenKeys()
         self._deferred: datetime | None = None  # the oldest change met twice this run
 
@@ -61,7 +63,7 @@ class OverlapCursor:
         for the next run: the cursor will stop short of it."""
         key = str(key)
         earlier = self._window.get(key)
-        if earlier == modified:
+        if earlier is not None and earlier[0] == modified:
             return False  # read again in the overlap
         # met earlier this run with another time (in the window, or below it: a record at its old
         # time below the window's floor cannot come back, the API's bound is above it); `meet`
@@ -75,12 +77,12 @@ class OverlapCursor:
     def observe(self, key, modified: str) -> None:
         """Count a record we are about to yield; keep the ones inside the overlap window."""
         ts = parse_utc(modified)
-        self._window[str(key)] = modified
+        self._window[str(key)] = (modified, ts)
         if self._max is None or ts > self._max:
             self._max = ts
         if len(self._window) >= self._prune_at:
             floor = self._max - self.overlap  # only the top can repeat (the overlap) or reach the boundary
-            self._window = {k: v for k, v in self._window.items() if parse_utc(v) >= floor}
+            self._window = {k: v for k, v in self._window.items() if v[1] >= floor}
             self._prune_at = max(PRUNE_EVERY, 2 * len(self._window))
 
     def commit(self) -> None:
@@ -90,8 +92,9 @@ class OverlapCursor:
         if self._deferred is not None and self._deferred <= self._max:
             self._max = self._deferred - timedelta(seconds=1)  # the bound is exclusive
         floor = self._max - self.overlap
-        keep = {**self._seen, **self._window}
-        self._state["boundary"] = {k: v for k, v in keep.items() if parse_utc(v) >= floor}
+        boundary = {k: v for k, v in self._seen.items() if k not in self._window and parse_utc(v) >= floor}
+        boundary.update((k, modified) for k, (modified, ts) in self._window.items() if ts >= floor)
+        self._state["boundary"] = boundary
         self._state["last_value"] = format_utc(self._max)
 
     @property
