@@ -252,6 +252,7 @@ class NestedLayout:
         self.types: dict[str, dict[str, pa.DataType]] = {}
         self._names: dict[tuple[str, str], str] = {}
         self._identifiers: dict[str, str] = {}
+        self._hinted: set[str] = set()  # child tables whose hints dlt has had this run
 
     def learn(self, schema) -> NestedLayout:
         """Take the column types earlier loads gave these tables (a dlt Schema), so a page whose
@@ -371,7 +372,12 @@ class NestedLayout:
         for name, arrow in self.tables(records).items():
             if name == self.table:
                 yield arrow
+            elif name in self._hinted:
+                # hints do not change within a run: re-sending them made dlt validate them and
+                # recompute every table's schema for each batch
+                yield dlt.mark.with_table_name(arrow, name)
             else:
+                self._hinted.add(name)
                 yield dlt.mark.with_hints(arrow, child_hints(name, self.hints.get(name, {}),
                                                              self.write_disposition),
                                           create_table_variant=True)
