@@ -102,6 +102,7 @@ def _infer(values: list | pa.Array) -> pa.DataType:
 
 
 _TEXT_OR_NONE = {str, type(None)}
+_DECIMAL_OR_NONE = {Decimal, type(None)}
 
 
 def _only_text(values: list) -> bool:
@@ -143,18 +144,34 @@ def _read_timestamps(strings: pa.Array, values: list | None = None) -> pa.Array:
 
 
 def _decimals(values: list, kind: pa.Decimal128Type, text: bool) -> pa.Array:
+    if not text and set(map(type, values)) <= _DECIMAL_OR_NONE:
+        # Decimals (the parsers of Xero and Lightspeed) convert in C, five times faster than text
+        try:
+            return _rescale(pa.array(values, _wide(kind)), kind)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass  # more digits than the wide type keeps: through text, as below
     # through text: floats (WooCommerce line prices) must not pick up binary noise
     if not text:
         values = [None if v is None else v if isinstance(v, str) else str(v) for v in values]
     return _read_decimals(pa.array(values, pa.string()), kind)
 
 
+def _wide(kind: pa.Decimal128Type) -> pa.Decimal128Type:
+    return pa.decimal128(38, max(kind.scale, 10))
+
+
+def _rescale(wide: pa.Array, kind: pa.Decimal128Type) -> pa.Array:
+    try:
+        return wide.cast(kind)  # no more digits than the column keeps: nothing to round
+    except pa.ArrowInvalid:
+        return pc.round(wide, ndigits=kind.scale, round_mode="half_to_even").cast(kind)
+
+
 def _read_decimals(strings: pa.Array, kind: pa.Decimal128Type) -> pa.Array:
     try:
         return strings.cast(kind)  # no more digits than the column keeps: nothing to round
     except pa.ArrowInvalid:
-        wide = strings.cast(pa.decimal128(38, max(kind.scale, 10)))
-        return pc.round(wide, ndigits=kind.scale, round_mode="half_to_even").cast(kind)
+        return _rescale(strings.cast(_wide(kind)), kind)
 
 
 def to_array(values: list | pa.Array, kind: pa.DataType, column: str, text: bool | None = None) -> pa.Array:

@@ -345,3 +345,20 @@ def test_timestamps_with_and_without_an_offset_in_one_column_are_read_each_on_it
     page = [{"id": 1, "at": "2026-01-02T03:04:05"}, {"id": 2, "at": "2026-01-02T03:04:05+10:00"}]
     at = NestedLayout("orders", "id").tables(page)["orders"].column("at").to_pylist()
     assert at == [datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), datetime(2026, 1, 1, 17, 4, 5, tzinfo=timezone.utc)]
+
+
+def test_decimals_convert_directly_as_they_would_through_text():
+    from decimal import Decimal
+
+    import pyarrow as pa
+
+    from ingest.columnar import to_array
+
+    kind = pa.decimal128(18, 4)
+    values = [Decimal("12.30"), None, Decimal("-0.00005"), Decimal("0.00015"), Decimal("99999999999999.9999"),
+              Decimal("1.12345"), Decimal("7")]  # ties round to even
+    direct = to_array(values, kind, "t.c")
+    through_text = to_array([None if v is None else str(v) for v in values], kind, "t.c", text=True)
+    assert direct.equals(through_text)
+    assert direct.to_pylist() == [Decimal("12.3000"), None, Decimal("-0.0000"), Decimal("0.0002"),
+                                  Decimal("99999999999999.9999"), Decimal("1.1234"), Decimal("7.0000")]
