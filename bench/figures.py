@@ -20,13 +20,6 @@ def _timed(fn, *args, **kwargs):
     return time.perf_counter() - started, result
 
 
-def sync_all(sources: list[str], db, full_refresh: bool = False) -> list:
-    """Every source at once, each in a process of its own, as the pipeline flow runs them."""
-    from ingest.processes import sync_all as sync_at_once
-
-    return sync_at_once(sources, full_refresh=full_refresh, db=db)
-
-
 def fetch_only(sources: list[str]) -> tuple[int, int]:
     """Walk every page of every stream through the sources' own clients, loading nothing (and
     not building Arrow tables either: columnar resources hand on their parsed records)."""
@@ -64,6 +57,7 @@ def run_all(orders: int, memory_orders: int | None = None):
     (default: `orders`, so 100,000 against 1,000,000)."""
     from flows.dbt import run_dbt
     from ingest.pipeline import available_sources
+    from ingest.processes import sync_all  # each source in a process of its own, as the pipeline flow
     from seamline.database import get_database
 
     db = get_database()
@@ -84,7 +78,7 @@ def run_all(orders: int, memory_orders: int | None = None):
         yield "load_ratio", f"{ceiling / ours:.3f}"
 
         fetch_s, (records, _) = _timed(fetch_only, sources)
-        full_s, results = _timed(sync_all, sources, db, full_refresh=True)
+        full_s, results = _timed(sync_all, sources, db=db, full_refresh=True)
         failed = [r.source for r in results if not r.ok]
         if failed:
             yield "e2e_failed_sources", ",".join(failed)
@@ -99,7 +93,7 @@ def run_all(orders: int, memory_orders: int | None = None):
         yield "incremental_world_hours", hours
         yield "incremental_changed_records", sum(changed.values())
         yield "incremental_changed_share", f"{sum(changed.values()) / rows:.3f}"
-        incr_s, incr = _timed(sync_all, sources, db)
+        incr_s, incr = _timed(sync_all, sources, db=db)
         yield "incremental_sync_s", f"{incr_s:.1f}"
         yield "incremental_ratio", f"{incr_s / full_s:.3f}"
         worst = 0

@@ -6,8 +6,8 @@ second child syncs every source in full into a fresh set of schemas, as the pipe
 that child and everything it started (the fork server, the syncs) ten times a second. The figure
 is the largest sum of RSS seen, a shared page counted once per process that maps it (so it errs
 high); beside it the largest sum of PSS (each shared page split among its processes: the memory
-the machine gave) and the largest single process. Memory stays flat when pages are streamed: the ratio should
-be near 1.
+the machine gave) and the largest single process. Memory stays flat when pages are streamed: the
+ratio should be near 1.
 
     python -m bench.memory --orders N      # prints memory_rss_gib_<N> for one size
 """
