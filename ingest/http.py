@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 import orjson
 import requests
+from requests.sessions import merge_setting
+from requests.utils import get_environ_proxies
 
 from seamline.errors import SeamlineError
 from seamline.masking import mask_text
@@ -100,6 +103,35 @@ def _json_or_none(response: requests.Response):
         return None
 
 
+class EnvironmentOnce(requests.Session):
+    """A session that reads the environment's proxies and CA bundle once per scheme and host.
+
+    requests reads them on every call (`getproxies()` and `proxy_bypass()` walk every
+    environment variable: about 0.3 ms a call with a few hundred of them, thousands of calls in a
+    full sync); a sync's environment does not change while it runs. What it finds is what
+    requests would: the same variables, the same precedence (tests/test_http_session.py)."""
+
+    def __init__(self):
+        super().__init__()
+        self._environment: dict[tuple[str, str], tuple[dict, str | None]] = {}
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        if not self.trust_env or proxies is None or "no_proxy" in proxies:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        if key not in self._environment:
+            self._environment[key] = (get_environ_proxies(url),
+                                      os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE"))
+        env_proxies, bundle = self._environment[key]
+        for name, value in env_proxies.items():
+            proxies.setdefault(name, value)
+        if (verify is True or verify is None) and bundle:
+            verify = bundle
+        return {"proxies": merge_setting(proxies, self.proxies), "stream": merge_setting(stream, self.stream),
+                "verify": merge_setting(verify, self.verify), "cert": merge_setting(cert, self.cert)}
+
+
 class HttpClient:
     # vendors that send money as JSON numbers (Xero, Lightspeed, Finale) set this: numbers with a
     # fraction are parsed as Decimal, never float
@@ -119,7 +151,7 @@ class HttpClient:
     ):
         self.source = source
         self.stats = stats or SyncStats()
-        self.session = requests.Session()
+        self.session = EnvironmentOnce()
         self.secrets = secrets
         self.max_attempts = max_attempts
         # configuration, so tests and impatient operators can shorten the waits
