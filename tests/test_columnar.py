@@ -362,3 +362,22 @@ def test_decimals_convert_directly_as_they_would_through_text():
     assert direct.equals(through_text)
     assert direct.to_pylist() == [Decimal("12.3000"), None, Decimal("-0.0000"), Decimal("0.0002"),
                                   Decimal("99999999999999.9999"), Decimal("1.1234"), Decimal("7.0000")]
+
+
+def test_remembered_typed_dict_hints_are_dlts_and_still_validate():
+    """dlt_defaults() resolves each TypedDict's hints once; dlt's schema checks keep working."""
+    import typing_extensions
+    from dlt.common import validation
+    from dlt.common.schema.typing import TTableSchema
+    from dlt.common.validation import DictValidationException, validate_dict
+
+    dlt_defaults()
+    first = validation.get_type_hints(TTableSchema)
+    assert first == typing_extensions.get_type_hints(TTableSchema)
+    first.clear()  # a caller's copy: the remembered hints are not touched
+    assert validation.get_type_hints(TTableSchema) == typing_extensions.get_type_hints(TTableSchema)
+    validate_dict(TTableSchema, {"name": "orders", "columns": {}}, "ok")
+    with pytest.raises(DictValidationException):
+        validate_dict(TTableSchema, {"name": "orders", "no_such_hint": 1}, "bad")
+    with pytest.raises(DictValidationException):
+        validate_dict(TTableSchema, {"name": 42}, "bad type")
